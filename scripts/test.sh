@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up (packages, demo data, build) and run every test suite under CTest.
+#   scripts/test.sh [extra ctest args, e.g. -R tokenizer]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="${KANANA_BUILD_DIR:-$root/build}"
+"$root/scripts/setup.sh"
+export QT_QPA_PLATFORM=offscreen
+start=$(date +%s)
+cd "$build_dir"
+ctest --output-on-failure --timeout 600 "$@"
+echo "tests took $(( $(date +%s) - start )) s"
