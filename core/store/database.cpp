@@ -23,7 +23,8 @@ StatusCode code_for(int rc) {
       return StatusCode::kPermissionDenied;
     case SQLITE_CONSTRAINT:
       if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) return StatusCode::kAlreadyExists;
-      return StatusCode::kFailedPrecondition;
+      if (rc == SQLITE_CONSTRAINT_CHECK || rc == SQLITE_CONSTRAINT_NOTNULL) return StatusCode::kInvalidArgument;
+      return StatusCode::kFailedPrecondition;  // foreign keys, triggers
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return StatusCode::kUnavailable;
