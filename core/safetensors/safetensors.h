@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -118,6 +119,16 @@ Status save_checkpoint(const std::filesystem::path& dir,
 Status save_safetensors_file(const std::filesystem::path& file,
                              const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                              const std::map<std::string, std::string>& metadata);
+
+// Streaming variant for checkpoints that do not fit in memory twice (conversion, generation):
+// `layout` declares name/dtype/shape of every tensor (begin/end are ignored); `produce` is
+// called once per tensor, in on-disk order, and its result is written and dropped at once.
+using TensorProducer = std::function<Result<at::Tensor>(const TensorInfo&)>;
+Status save_checkpoint(const std::filesystem::path& dir, const std::vector<TensorInfo>& layout,
+                       const TensorProducer& produce, const SaveOptions& options = {});
+
+// The reference writer's on-disk order: descending dtype alignment, then name.
+void sort_like_reference(std::vector<TensorInfo>& layout);
 
 // Streaming writer for tensors produced one at a time (e.g. generated or converted on the fly):
 // the header is fixed up front from the declared names/dtypes/shapes, then each tensor's bytes

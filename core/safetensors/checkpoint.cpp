@@ -1,0 +1,195 @@
+// Checkpoint folders in the Hugging Face layout: model.safetensors, or shards named
+// model-0000i-of-0000N.safetensors listed in model.safetensors.index.json
+// ({"metadata": {"total_size": N}, "weight_map": {tensor: shard file}}).
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <regex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "base/files.h"
+#include "base/json.h"
+#include "safetensors/safetensors.h"
+
+namespace kanana::st {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kSingleFile = "model.safetensors";
+constexpr const char* kIndexFile = "model.safetensors.index.json";
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string shard_name(size_t i, size_t n) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "model-%05zu-of-%05zu.safetensors", i, n);
+  return buf;
+}
+
+bool is_shard_name(const std::string& name) {
+  static const std::regex pattern("model-[0-9]{5}-of-[0-9]{5}\\.safetensors");
+  return std::regex_match(name, pattern);
+}
+}  // namespace
+
+Result<std::unique_ptr<CheckpointReader>> CheckpointReader::open(const fs::path& path_or_dir) {
+  std::error_code ec;
+  fs::path index_path, single_path;
+  if (fs::is_directory(path_or_dir, ec)) {
+    if (fs::exists(path_or_dir / kIndexFile, ec))
+      index_path = path_or_dir / kIndexFile;
+    else if (fs::exists(path_or_dir / kSingleFile, ec))
+      single_path = path_or_dir / kSingleFile;
+    else
+      return not_found(path_or_dir.string() + ": no " + kSingleFile + " or " + kIndexFile + " in this folder");
+  } else if (ends_with(path_or_dir.filename().string(), ".index.json")) {
+    index_path = path_or_dir;
+  } else {
+    single_path = path_or_dir;
+  }
+
+  std::unique_ptr<CheckpointReader> reader(new CheckpointReader());
+  if (!single_path.empty()) {
+    KANANA_ASSIGN_OR_RETURN(auto file, SafetensorsFile::open(single_path));
+    for (const auto& t : file->tensors()) reader->where_[t.name] = 0;
+    reader->metadata_ = file->metadata();
+    reader->files_.push_back(std::move(file));
+    return reader;
+  }
+
+  const std::string where = index_path.string();
+  KANANA_ASSIGN_OR_RETURN(auto index, read_json_file(index_path));
+  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
+    return invalid_argument(where + ": missing object field 'weight_map'");
+  std::map<std::string, size_t> shard_index;  // shard file name -> index into files_
+  for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it) {
+    if (!it.value().is_string())
+      return invalid_argument(where + ": weight_map['" + it.key() + "'] must be a file name string");
+    const std::string shard = it.value().get<std::string>();
+    // Shards live next to the index: refuse paths that would escape the folder.
+    const fs::path rel(shard);
+    if (shard.empty() || rel.is_absolute() || rel.has_parent_path() || shard == "." || shard == "..")
+      return invalid_argument(where + ": weight_map['" + it.key() + "'] names '" + shard +
+                              "', which is not a file name in the checkpoint folder");
+    auto found = shard_index.find(shard);
+    if (found == shard_index.end()) {
+      const fs::path shard_path = index_path.parent_path() / rel;
+      if (!fs::exists(shard_path, ec))
+        return not_found(where + ": shard '" + shard + "' (holding '" + it.key() + "') does not exist");
+      auto file = SafetensorsFile::open(shard_path);
+      if (!file.is_ok()) return file.status().with_context(where);
+      found = shard_index.emplace(shard, reader->files_.size()).first;
+      reader->files_.push_back(std::move(file).value());
+    }
+    if (reader->files_[found->second]->find(it.key()) == nullptr)
+      return not_found(where + ": weight_map puts '" + it.key() + "' in shard '" + shard +
+                       "', but that shard has no such tensor");
+    reader->where_[it.key()] = found->second;
+  }
+  if (!reader->files_.empty()) reader->metadata_ = reader->files_.front()->metadata();
+  if (index.contains("metadata") && index["metadata"].is_object()) {
+    for (auto it = index["metadata"].begin(); it != index["metadata"].end(); ++it)
+      reader->metadata_[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+  }
+  return reader;
+}
+
+std::vector<std::string> CheckpointReader::names() const {
+  std::vector<std::string> out;
+  out.reserve(where_.size());
+  for (const auto& [name, _] : where_) out.push_back(name);
+  return out;
+}
+
+bool CheckpointReader::has(const std::string& name) const { return where_.count(name) != 0; }
+
+const SafetensorsFile* CheckpointReader::file_of(const std::string& name) const {
+  auto it = where_.find(name);
+  return it == where_.end() ? nullptr : files_[it->second].get();
+}
+
+Result<TensorInfo> CheckpointReader::info(const std::string& name) const {
+  const SafetensorsFile* file = file_of(name);
+  if (file == nullptr) return not_found("checkpoint has no tensor named '" + name + "'");
+  return *file->find(name);
+}
+
+Result<at::Tensor> CheckpointReader::tensor(const std::string& name, std::optional<c10::ScalarType> as) const {
+  const SafetensorsFile* file = file_of(name);
+  if (file == nullptr) return not_found("checkpoint has no tensor named '" + name + "'");
+  return file->tensor(name, as);
+}
+
+Status save_checkpoint(const fs::path& dir, const std::vector<TensorInfo>& layout, const TensorProducer& produce,
+                       const SaveOptions& options) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return permission_denied(dir.string() + ": cannot create folder: " + ec.message());
+
+  // Shard like transformers does: in the given order, start a new shard when the next tensor
+  // would push a non-empty shard past the limit (a tensor larger than the limit gets its own).
+  std::vector<std::vector<TensorInfo>> shards(1);
+  uint64_t current = 0, total = 0;
+  for (const auto& t : layout) {
+    uint64_t bytes = static_cast<uint64_t>(std::max<int64_t>(t.numel(), 0)) * dtype_size(t.dtype);
+    if (options.max_shard_bytes > 0 && !shards.back().empty() && current + bytes > options.max_shard_bytes) {
+      shards.emplace_back();
+      current = 0;
+    }
+    shards.back().push_back(t);
+    current += bytes;
+    total += bytes;
+  }
+
+  std::set<std::string> written;
+  nlohmann::json weight_map = nlohmann::json::object();
+  for (size_t i = 0; i < shards.size(); ++i) {
+    const std::string name = shards.size() == 1 ? kSingleFile : shard_name(i + 1, shards.size());
+    auto shard_layout = shards[i];
+    sort_like_reference(shard_layout);
+    KANANA_ASSIGN_OR_RETURN(auto writer, SafetensorsWriter::open(dir / name, shard_layout, options.metadata));
+    for (const auto& t : shard_layout) {
+      auto tensor = produce(t);
+      if (!tensor.is_ok()) return tensor.status().with_context("producing tensor '" + t.name + "'");
+      KANANA_RETURN_IF_ERROR(writer->write(t.name, *tensor));
+      weight_map[t.name] = name;
+    }
+    KANANA_RETURN_IF_ERROR(writer->commit());
+    written.insert(name);
+  }
+  if (shards.size() > 1) {
+    nlohmann::json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
+    KANANA_RETURN_IF_ERROR(write_json_file(dir / kIndexFile, index));
+  }
+
+  // Remove what an earlier save left behind, so a reader cannot pick up a stale index or shard.
+  if (shards.size() == 1) fs::remove(dir / kIndexFile, ec);
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (written.count(file)) continue;
+    if (is_shard_name(file) || (shards.size() > 1 && file == kSingleFile)) fs::remove(entry.path(), ec);
+  }
+  return Status::ok();
+}
+
+Status save_checkpoint(const fs::path& dir, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                       const SaveOptions& options) {
+  std::vector<TensorInfo> layout;
+  std::map<std::string, const at::Tensor*> by_name;
+  for (const auto& [name, tensor] : tensors) {
+    if (!tensor.defined()) return invalid_argument("tensor '" + name + "' is undefined");
+    auto dtype = from_scalar_type(tensor.scalar_type());
+    if (!dtype.is_ok()) return dtype.status().with_context("tensor '" + name + "'");
+    if (!by_name.emplace(name, &tensor).second) return invalid_argument("tensor '" + name + "' is given twice");
+    layout.push_back(TensorInfo{name, *dtype, tensor.sizes().vec()});
+  }
+  return save_checkpoint(dir, layout, [&](const TensorInfo& t) -> Result<at::Tensor> { return *by_name.at(t.name); },
+                         options);
+}
+
+}  // namespace kanana::st
