@@ -23,6 +23,11 @@ struct EncodeOptions {
   bool parse_special = true;     // "<|eot_id|>" in the text becomes its special id
 };
 
+// bos/eos/pad token texts from tokenizer_config.json (see set_special_tokens of each kind).
+struct SpecialTokenNames {
+  std::optional<std::string> bos, eos, pad;
+};
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
@@ -57,14 +62,17 @@ class StreamDecoder {
   explicit StreamDecoder(std::shared_ptr<const Tokenizer> tokenizer, bool skip_special = true);
   // Returns the new text made printable by `id` (possibly empty).
   std::string push(int32_t id);
-  // Whatever is still held back (invalid trailing bytes become U+FFFD).
+  // Whatever is still held back (invalid trailing bytes become U+FFFD); resets the stream.
   std::string flush();
+  size_t emitted_bytes() const { return emitted_bytes_; }
 
  private:
   std::shared_ptr<const Tokenizer> tokenizer_;
   bool skip_special_;
-  std::vector<int32_t> ids_;
-  size_t emitted_bytes_ = 0;
+  std::vector<int32_t> ids_;      // ids not yet fully turned into text, plus one of context
+  size_t prefix_offset_ = 0;      // ids_[prefix_offset_:read_offset_] is already emitted context
+  size_t read_offset_ = 0;
+  size_t emitted_bytes_ = 0;      // total bytes returned so far
 };
 
 }  // namespace kanana::tok
