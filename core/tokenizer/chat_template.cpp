@@ -38,6 +38,25 @@ std::string trim_unicode(const std::string& s) {
   return s.substr(begin, end - begin);
 }
 
+// JSON as Python's json.dumps writes it (", " and ": " separators, non-ASCII kept), which is
+// what the reference Jinja templates' `tojson` produces. Object keys come out sorted.
+std::string python_json(const Json& v) {
+  if (v.is_object()) {
+    std::string out = "{";
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (out.size() > 1) out += ", ";
+      out += Json(it.key()).dump(-1, ' ', false, Json::error_handler_t::replace) + ": " + python_json(it.value());
+    }
+    return out + "}";
+  }
+  if (v.is_array()) {
+    std::string out = "[";
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + python_json(v[i]);
+    return out + "]";
+  }
+  return v.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
+}
+
 // {"name": ..., key: arguments} for each OpenAI-style tool call; arguments given as a JSON
 // string are parsed so the rendered call is one JSON object.
 Result<std::vector<std::string>> tool_call_texts(const Json& calls, const char* args_key, size_t index) {
@@ -57,10 +76,7 @@ Result<std::vector<std::string>> tool_call_texts(const Json& calls, const char* 
         return invalid_argument(where + "[" + std::to_string(i) + "].function.arguments is not valid JSON");
       args = std::move(parsed);
     }
-    Json call = Json::object();
-    call["name"] = f["name"];
-    call[args_key] = std::move(args);
-    out.push_back(call.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace));
+    out.push_back("{\"name\": " + python_json(f["name"]) + ", \"" + args_key + "\": " + python_json(args) + "}");
   }
   return out;
 }
