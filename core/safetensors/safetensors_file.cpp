@@ -81,22 +81,26 @@ Result<TensorInfo> parse_entry(const std::string& name, const nlohmann::json& en
   const auto& shape = entry["shape"];
   if (!shape.is_array()) return invalid_argument(ctx + ": field 'shape' must be an array");
   uint64_t numel = 1;
-  bool overflow = false;
+  bool overflow = false, has_zero = false;
   for (size_t i = 0; i < shape.size(); ++i) {
     auto dim = read_u64(shape[i], "shape[" + std::to_string(i) + "]");
     if (!dim.is_ok()) return dim.status().with_context(ctx);
     if (*dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
       return invalid_argument(ctx + ": shape[" + std::to_string(i) + "] is too large");
-    if (*dim != 0 && numel > std::numeric_limits<uint64_t>::max() / *dim) overflow = true;
-    numel *= *dim;
+    if (*dim == 0) has_zero = true;
+    else if (numel > std::numeric_limits<uint64_t>::max() / *dim) overflow = true;
+    numel *= *dim;  // wraps on overflow; only used when !overflow
     info.shape.push_back(static_cast<int64_t>(*dim));
   }
-  // A zero dimension makes the product 0 even after an overflowing prefix; that is still a valid
-  // empty tensor, so only a nonzero product that overflowed is an error.
+  // A zero dimension makes an empty tensor even next to huge ones; otherwise the element and
+  // byte counts must fit in 64 bits (and numel in int64 for LibTorch).
   const uint64_t esize = dtype_size(info.dtype);
-  if (numel != 0 && (overflow || numel > std::numeric_limits<uint64_t>::max() / esize ||
-                     numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())))
+  if (has_zero) {
+    numel = 0;
+  } else if (overflow || numel > std::numeric_limits<uint64_t>::max() / esize ||
+             numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return invalid_argument(ctx + ": shape " + shape.dump() + " overflows 64-bit byte counts");
+  }
 
   const auto& offsets = entry["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2)
