@@ -1,0 +1,23 @@
+// SwiGLU MLP (see mlp.h).
+#include "model/mlp.h"
+
+namespace kanana::model {
+
+LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& c) {
+  namespace nn = torch::nn;
+  gate_proj = register_module("gate_proj", nn::Linear(nn::LinearOptions(c.hidden_size, c.intermediate_size).bias(c.mlp_bias)));
+  up_proj = register_module("up_proj", nn::Linear(nn::LinearOptions(c.hidden_size, c.intermediate_size).bias(c.mlp_bias)));
+  down_proj = register_module("down_proj", nn::Linear(nn::LinearOptions(c.intermediate_size, c.hidden_size).bias(c.mlp_bias)));
+}
+
+torch::Tensor LlamaMLPImpl::forward(const torch::Tensor& x) {
+  auto gate = gate_proj->forward(x);  // (batch, seq, intermediate)
+  auto up = up_proj->forward(x);      // (batch, seq, intermediate)
+  if (!torch::GradMode::is_enabled()) {
+    // Inference: reuse the gate buffer instead of allocating two more intermediates.
+    return down_proj->forward(torch::silu_(gate).mul_(up));
+  }
+  return down_proj->forward(torch::silu(gate) * up);
+}
+
+}  // namespace kanana::model
