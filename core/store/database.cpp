@@ -219,6 +219,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
       uri += ch;
     }
   }
+  if (options.read_only && options.immutable) uri += "?immutable=1";
   int rc = sqlite3_open_v2(uri.c_str(), &raw, flags, nullptr);
   std::unique_ptr<Database> db(new Database(path, options, raw));
   if (rc != SQLITE_OK) {

@@ -22,6 +22,9 @@ struct DatabaseOptions {
   bool create = false;           // create the file if missing (ignored when read_only)
   int busy_timeout_ms = 5000;    // wait this long on a lock held by another connection
   bool quick_check = true;       // run PRAGMA quick_check on open (catches corrupt files early)
+  // Read-only only: open with SQLite's immutable=1 (no locks, no -wal/-shm files created).
+  // Right only while nobody writes the file, e.g. probing a database no connection has open.
+  bool immutable = false;
 };
 
 class Database;

@@ -156,20 +156,30 @@ Result<std::unique_ptr<Workspace>> Workspace::open(const fs::path& dir_in, OpenM
 
   // Probe read-only first: a corrupt file or a newer schema is refused before anything
   // (even the switch to WAL) could write to it.
+  // With no -wal or -journal file, no connection has the database open and the main file
+  // is complete: probe it immutable, so even SQLite's -wal/-shm side files are not created
+  // for a database we are about to refuse.
   DatabaseOptions probe_options;
   probe_options.read_only = true;
+  probe_options.immutable = !fs::exists(dir / (std::string(kWorkspaceDbName) + "-wal"), ec) &&
+                            !fs::exists(dir / (std::string(kWorkspaceDbName) + "-journal"), ec);
   KANANA_ASSIGN_OR_RETURN(auto probe, Database::open(db_path, probe_options));
   KANANA_ASSIGN_OR_RETURN(const int64_t version, probe->user_version());
   KANANA_RETURN_IF_ERROR(check_schema_version(version, db_path));
+  probe.reset();
 
   if (mode.read_only) {
     if (version < latest_schema_version())
       return failed_precondition(db_path.string() + " has schema version " + std::to_string(version) +
                                  " and needs migrating to " + std::to_string(latest_schema_version()) +
                                  "; open it once read-write first");
-    return std::unique_ptr<Workspace>(new Workspace(dir, name, std::move(probe), true));
+    // A normal read-only connection sees what other connections commit from now on.
+    DatabaseOptions ro_options;
+    ro_options.read_only = true;
+    ro_options.quick_check = false;  // the probe just ran it
+    KANANA_ASSIGN_OR_RETURN(auto ro, Database::open(db_path, ro_options));
+    return std::unique_ptr<Workspace>(new Workspace(dir, name, std::move(ro), true));
   }
-  probe.reset();
 
   KANANA_RETURN_IF_ERROR(check_folder_writable(dir));
   if (::access(db_path.c_str(), W_OK) != 0)
