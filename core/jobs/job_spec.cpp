@@ -105,6 +105,7 @@ Json job_spec_to_json(const JobSpec& s) {
       {"recipe_path", s.recipe_path},
       {"recipe", s.recipe},
       {"run_dir", s.run_dir},
+      {"local_dir", s.local_dir},
       {"workdir", s.workdir},
       {"env", env},
       {"inputs", s.inputs},
@@ -155,7 +156,7 @@ Result<JobSpec> job_spec_from_json(const Json& json, const std::string& origin) 
   if (!json.is_object()) return invalid_argument(origin + ": a job spec must be a JSON object");
   JsonReader r(json, origin);
   KANANA_RETURN_IF_ERROR(r.check_no_unknown({"name", "kind", "command", "recipe_path", "recipe", "run_dir",
-                                             "workdir", "env", "inputs", "resources", "target"}));
+                                             "local_dir", "workdir", "env", "inputs", "resources", "target"}));
   JobSpec s;
   KANANA_ASSIGN_OR_RETURN(s.name, r.get_string("name"));
   KANANA_GET_OR(s.kind, r.get_string_or("kind", s.kind, &e_));
@@ -166,6 +167,7 @@ Result<JobSpec> job_spec_from_json(const Json& json, const std::string& origin) 
     s.recipe = json["recipe"];
   }
   KANANA_ASSIGN_OR_RETURN(s.run_dir, r.get_string("run_dir"));
+  KANANA_GET_OR(s.local_dir, r.get_string_or("local_dir", "", &e_));
   KANANA_GET_OR(s.workdir, r.get_string_or("workdir", "", &e_));
   if (r.has("env")) {
     KANANA_ASSIGN_OR_RETURN(JsonReader env, r.child("env"));

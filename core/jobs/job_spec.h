@@ -8,7 +8,9 @@
 //   "name": "tiny-pretrain", "kind": "pretrain",
 //   "command": ["kanana", "train", "--recipe", "recipe.json", "--run-dir", "{run_dir}"],
 //   "recipe_path": "recipes/tiny.json", "recipe": {...},          // optional
-//   "run_dir": "/abs/or/relative/run/folder",
+//   "run_dir": "/abs/or/relative/run/folder",   // on the target (absolute for ssh/slurm hosts)
+//   "local_dir": "",                     // this machine's folder for job.json and a copy of
+//                                        // events.jsonl when the run lives elsewhere (ssh)
 //   "workdir": "",                       // cwd of the ranks; default: run_dir
 //   "env": {"OMP_NUM_THREADS": "2"},
 //   "inputs": ["data/shards/ko-en"],      // dataset paths, recorded as lineage
@@ -65,6 +67,7 @@ struct JobSpec {
   std::string recipe_path;
   Json recipe = Json::object();       // resolved recipe, recorded with the run
   std::string run_dir;
+  std::string local_dir;              // ssh (and remote Slurm): where job.json and the events mirror go
   std::string workdir;                // default: run_dir
   std::map<std::string, std::string> env;
   std::vector<std::string> inputs;    // dataset paths (lineage dataset → run)

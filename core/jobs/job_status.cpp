@@ -151,7 +151,7 @@ JobStatus derive_job_status(const StateEvidence& ev) {
   // 2. The scheduler knows about queued and finished jobs the files can't show.
   if (ev.scheduler_state) {
     s.state = *ev.scheduler_state;
-    s.exit_code = ev.scheduler_exit_code;
+    if (ev.scheduler_exit_code && *ev.scheduler_exit_code != 0) s.exit_code = ev.scheduler_exit_code;
     s.signal = ev.scheduler_signal;
     if (s.state == JobState::kFinished && event_failed) s.state = JobState::kFailed;
     if (s.state == JobState::kFailed) {

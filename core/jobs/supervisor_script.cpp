@@ -20,9 +20,12 @@ std::string supervisor_script(const SupervisorPlan& p) {
   s += "echo $$ > supervisor.pid.tmp && mv -f supervisor.pid.tmp supervisor.pid\n";
   s += "rm -f exit_status.json cancel_requested pids rank-*.exit rank-*.pid\n";
   for (const auto& [k, v] : p.env) s += "export " + k + "=" + shell_quote(v) + "\n";
+  const std::string port =
+      p.master_port_shell.empty() ? std::to_string(p.master_port) : std::string("\"$MASTER_PORT\"");
+  if (!p.master_port_shell.empty()) s += "MASTER_PORT=$(" + p.master_port_shell + ")\n";
   s += "export WORLD_SIZE=" + std::to_string(p.world_size) + " LOCAL_WORLD_SIZE=" + std::to_string(p.nproc) +
        " GROUP_RANK=" + std::to_string(p.node_rank) + " MASTER_ADDR=" + shell_quote(p.master_addr) +
-       " MASTER_PORT=" + std::to_string(p.master_port) + " KANANA_RUN_DIR=\"$RUN\"\n";
+       " MASTER_PORT=" + port + " KANANA_RUN_DIR=\"$RUN\"\n";
   s += "cancelled=0; stop_at=0; killed=0\n";
   s += "signal_ranks() { for f in rank-*.pid; do [ -f \"$f\" ] && kill -\"$1\" \"$(cat \"$f\")\" 2>/dev/null; done; }\n";
   s += "on_cancel() { cancelled=1; stop_at=$(date +%s); : > cancel_requested; signal_ranks TERM; }\n";

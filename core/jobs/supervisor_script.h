@@ -26,6 +26,9 @@ struct SupervisorPlan {
   int world_size = 1;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
+  // If set, a shell command run on the job's host whose output is MASTER_PORT (a remote host
+  // must pick its own free port); master_port is then ignored.
+  std::string master_port_shell;
   int cancel_grace_s = 15;
 };
 

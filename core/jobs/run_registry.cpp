@@ -1,0 +1,293 @@
+#include "jobs/run_registry.h"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+#include "base/strings.h"
+#include "jobs/local_launcher.h"
+
+namespace kanana::jobs {
+
+namespace fs = std::filesystem;
+
+store::RunState to_run_state(JobState s) {
+  switch (s) {
+    case JobState::kQueued: return store::RunState::kQueued;
+    case JobState::kRunning: return store::RunState::kRunning;
+    case JobState::kFinished: return store::RunState::kFinished;
+    case JobState::kFailed: return store::RunState::kFailed;
+    case JobState::kCancelled: return store::RunState::kCancelled;
+  }
+  return store::RunState::kFailed;
+}
+
+JobState to_job_state(store::RunState s) {
+  switch (s) {
+    case store::RunState::kQueued: return JobState::kQueued;
+    case store::RunState::kRunning: return JobState::kRunning;
+    case store::RunState::kFinished: return JobState::kFinished;
+    case store::RunState::kFailed: return JobState::kFailed;
+    case store::RunState::kCancelled: return JobState::kCancelled;
+  }
+  return JobState::kFailed;
+}
+
+namespace {
+
+std::string timestamp_suffix() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
+
+std::string folder_name(const std::string& name) {
+  std::string out;
+  for (char c : name) out.push_back((c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20) ? '_' : c);
+  return out;
+}
+
+Result<Json> parse_meta(const store::RunRecord& run) {
+  Json meta = Json::parse(run.meta_json.empty() ? "{}" : run.meta_json, nullptr, false);
+  if (!meta.is_object()) return data_loss("run " + std::to_string(run.id) + ": meta_json is not a JSON object");
+  return meta;
+}
+
+std::string canonical(const std::string& p) {
+  std::error_code ec;
+  auto c = fs::weakly_canonical(fs::absolute(p), ec);
+  return ec ? fs::absolute(p).lexically_normal().string() : c.string();
+}
+
+}  // namespace
+
+Result<int64_t> RunRegistry::launch(JobSpec spec) {
+  const std::string folder = folder_name(spec.name.empty() ? "run" : spec.name) + "-" + timestamp_suffix();
+  if (spec.run_dir.empty()) {
+    if (spec.target.kind != TargetKind::kLocal && spec.target.remote_workdir.empty() && !spec.target.host.empty()) {
+      return invalid_argument("job spec: field 'run_dir' (or 'target.remote_workdir') is required for a remote target");
+    }
+    spec.run_dir = spec.target.kind == TargetKind::kLocal || spec.target.host.empty()
+                       ? (ws_.runs_dir() / folder).string()
+                       : folder;
+  }
+  if (spec.local_dir.empty() && spec.target.kind != TargetKind::kLocal) spec.local_dir = (ws_.runs_dir() / folder).string();
+  KANANA_RETURN_IF_ERROR(spec.validate());
+  auto launcher = make_launcher(spec.target.kind, options_);
+  KANANA_ASSIGN_OR_RETURN(JobHandle handle, launcher->launch(spec));
+  return record(spec, handle);
+}
+
+Result<int64_t> RunRegistry::record(const JobSpec& spec, const JobHandle& handle) {
+  store::RunRecord r;
+  r.name = spec.name;
+  r.kind = spec.kind;
+  r.state = handle.target == TargetKind::kSlurm ? store::RunState::kQueued : store::RunState::kRunning;
+  r.target = target_kind_name(handle.target);
+  r.host = handle.host;
+  r.run_dir = handle.run_dir;
+  Json recipe = spec.recipe;
+  if (!spec.recipe_path.empty() && recipe.is_object()) recipe["_recipe_path"] = spec.recipe_path;
+  r.recipe_json = recipe.dump();
+  if (handle.pid > 0) r.pid = handle.pid;
+  r.remote_job_id = handle.remote_job_id;
+  r.meta_json = Json{{"handle", job_handle_to_json(handle)},
+                     {"events_offset", 0},
+                     {"events_line", 1},
+                     {"spec", job_spec_to_json(spec)}}
+                    .dump();
+  KANANA_ASSIGN_OR_RETURN(int64_t id, ws_.add_run(r));
+  KANANA_RETURN_IF_ERROR(record_inputs(id, spec));
+  return id;
+}
+
+Status RunRegistry::record_inputs(int64_t run_id, const JobSpec& spec) {
+  for (const std::string& input : spec.inputs) {
+    KANANA_ASSIGN_OR_RETURN(auto found, ws_.find_dataset_by_path(input));
+    int64_t dataset_id = 0;
+    if (found) {
+      dataset_id = found->id;
+    } else {
+      // Not registered yet: record it so the lineage edge has a node (the data module can
+      // fill in counts later).
+      store::DatasetRecord d;
+      d.name = fs::path(input).filename().string();
+      if (d.name.empty()) d.name = input;
+      std::error_code ec;
+      d.kind = fs::is_directory(ws_.resolve(input), ec) ? "shards" : "corpus";
+      d.path = input;
+      d.meta_json = Json{{"registered_by", "run launch"}, {"run_id", run_id}}.dump();
+      KANANA_ASSIGN_OR_RETURN(dataset_id, ws_.add_dataset(d));
+    }
+    KANANA_RETURN_IF_ERROR(ws_.add_lineage({"dataset", dataset_id}, {"run", run_id}, "trained").status());
+  }
+  return Status::ok();
+}
+
+Result<JobHandle> RunRegistry::handle(int64_t run_id) {
+  KANANA_ASSIGN_OR_RETURN(store::RunRecord run, ws_.get_run(run_id));
+  KANANA_ASSIGN_OR_RETURN(Json meta, parse_meta(run));
+  if (!meta.contains("handle")) {
+    return not_found("run " + std::to_string(run_id) + " ('" + run.name + "') was not started by the job system (no handle)");
+  }
+  return job_handle_from_json(meta["handle"], "run " + std::to_string(run_id) + " meta_json.handle");
+}
+
+Result<fs::path> RunRegistry::events_path(int64_t run_id) {
+  KANANA_ASSIGN_OR_RETURN(JobHandle h, handle(run_id));
+  return fs::path(h.local_dir) / kEventsFileName;
+}
+
+Result<int64_t> RunRegistry::record_checkpoint(const store::RunRecord& run, const JobHandle& h, const Event& event) {
+  const Json& j = event.json;
+  if (!j.contains("path") || !j["path"].is_string() || j["path"].get<std::string>().empty()) {
+    return data_loss("events.jsonl line " + std::to_string(event.line) + ": checkpoint event without a 'path'");
+  }
+  std::string path = j["path"].get<std::string>();
+  if (path[0] != '/') path = (fs::path(h.run_dir) / path).lexically_normal().string();
+  KANANA_ASSIGN_OR_RETURN(auto existing, ws_.list_checkpoints(run.id));
+  for (const auto& c : existing) {
+    if (c.path == path) return c.id;  // the same event seen again (a re-read after a restart)
+  }
+  store::CheckpointRecord c;
+  c.run_id = run.id;
+  c.step = event.step.value_or(0);
+  c.name = run.name + "/step-" + std::to_string(c.step);
+  c.path = path;
+  if (j.contains("tokens") && j["tokens"].is_number_integer()) c.tokens = j["tokens"].get<int64_t>();
+  if (j.contains("config") && j["config"].is_object()) c.config_json = j["config"].dump();
+  KANANA_ASSIGN_OR_RETURN(int64_t id, ws_.add_checkpoint(c));
+  KANANA_RETURN_IF_ERROR(ws_.add_lineage({"run", run.id}, {"checkpoint", id}, "produced").status());
+  return id;
+}
+
+Result<RunRefresh> RunRegistry::refresh(int64_t run_id) {
+  KANANA_ASSIGN_OR_RETURN(store::RunRecord run, ws_.get_run(run_id));
+  KANANA_ASSIGN_OR_RETURN(Json meta, parse_meta(run));
+  KANANA_ASSIGN_OR_RETURN(JobHandle h, handle(run_id));
+  RunRefresh out;
+  out.run_id = run_id;
+  out.state = to_job_state(run.state);
+  if (meta.contains("last_metrics") && meta["last_metrics"].is_object()) out.last_metrics = meta["last_metrics"];
+
+  auto launcher = make_launcher(h.target, options_);
+  // Poll before reading events: a job that ends between the two still has all its events read.
+  std::optional<JobStatus> status;
+  if (!is_final(out.state)) {
+    auto polled = launcher->poll(h);
+    if (polled.is_ok()) {
+      status = *polled;
+    } else {
+      out.error = polled.status().to_string();
+    }
+  }
+  auto events_file = launcher->sync_events(h);
+  if (!events_file.is_ok() && out.error.empty()) out.error = events_file.status().to_string();
+
+  // New events since the last refresh.
+  const fs::path path = fs::path(h.local_dir) / kEventsFileName;
+  EventTailer tailer(path, meta.value("events_offset", uint64_t{0}), meta.value("events_line", int64_t{1}));
+  auto batch = tailer.poll();
+  if (!batch.is_ok() && batch.status().code() == StatusCode::kDataLoss) {
+    tailer = EventTailer(path);  // the file was replaced: read it again from the start
+    batch = tailer.poll();
+  }
+  if (batch.is_ok()) {
+    out.new_events = static_cast<int64_t>(batch->events.size());
+    out.corrupt = batch->corrupt;
+    for (const Event& e : batch->events) {
+      if (e.type == "checkpoint") {
+        auto id = record_checkpoint(run, h, e);
+        if (id.is_ok()) {
+          out.new_checkpoints.push_back(*id);
+        } else {
+          out.corrupt.push_back({e.line, e.offset, id.status().message()});
+        }
+      } else if (e.type == "metric" && e.json.contains("metrics") && e.json["metrics"].is_object()) {
+        for (const auto& [k, v] : e.json["metrics"].items()) out.last_metrics[k] = v;
+        if (e.step) meta["last_step"] = *e.step;
+      }
+    }
+    meta["events_offset"] = tailer.offset();
+    meta["events_line"] = tailer.line();
+    meta["last_metrics"] = out.last_metrics;
+  } else if (out.error.empty()) {
+    out.error = batch.status().to_string();
+  }
+
+  if (status) {
+    out.reason = status->reason;
+    meta["reason"] = status->reason;
+    if (status->exit_code) meta["exit_code"] = *status->exit_code;
+    if (status->signal) meta["signal"] = *status->signal;
+    if (!status->scheduler_state.empty()) meta["scheduler_state"] = status->scheduler_state;
+    JobState target = status->state;
+    JobState current = out.state;
+    // queued → finished is not a transition the workspace allows: pass through running.
+    if (current == JobState::kQueued && (target == JobState::kFinished)) {
+      KANANA_RETURN_IF_ERROR(ws_.update_run_state(run_id, store::RunState::kRunning));
+      current = JobState::kRunning;
+      out.state_changed = true;
+    }
+    if (target != current && !is_final(current) &&
+        store::run_state_transition_allowed(to_run_state(current), to_run_state(target))) {
+      KANANA_RETURN_IF_ERROR(ws_.update_run_state(run_id, to_run_state(target)));
+      current = target;
+      out.state_changed = true;
+    }
+    out.state = current;
+  }
+  KANANA_RETURN_IF_ERROR(ws_.set_run_meta(run_id, meta.dump()));
+  return out;
+}
+
+Result<std::vector<RunRefresh>> RunRegistry::refresh_active() {
+  std::vector<RunRefresh> out;
+  for (store::RunState s : {store::RunState::kQueued, store::RunState::kRunning}) {
+    KANANA_ASSIGN_OR_RETURN(auto runs, ws_.list_runs(s));
+    for (const auto& run : runs) {
+      auto r = refresh(run.id);
+      if (r.is_ok()) {
+        out.push_back(std::move(r).value());
+      } else {
+        RunRefresh failed;
+        failed.run_id = run.id;
+        failed.state = to_job_state(run.state);
+        failed.error = r.status().to_string();
+        out.push_back(std::move(failed));
+      }
+    }
+  }
+  return out;
+}
+
+Status RunRegistry::cancel(int64_t run_id) {
+  KANANA_ASSIGN_OR_RETURN(JobHandle h, handle(run_id));
+  KANANA_RETURN_IF_ERROR(make_launcher(h.target, options_)->cancel(h));
+  return refresh(run_id).status();
+}
+
+Result<int64_t> RunRegistry::find(const std::string& id_or_dir) {
+  const std::string key(trim(id_or_dir));
+  if (!key.empty() && key.find_first_not_of("0123456789") == std::string::npos) {
+    const int64_t id = std::stoll(key);
+    KANANA_RETURN_IF_ERROR(ws_.get_run(id).status());
+    return id;
+  }
+  const std::string want = canonical(key);
+  KANANA_ASSIGN_OR_RETURN(auto runs, ws_.list_runs());
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it) {  // newest first
+    if (canonical(ws_.resolve(it->run_dir).string()) == want) return it->id;
+    auto meta = parse_meta(*it);
+    if (meta.is_ok() && meta->contains("handle") && (*meta)["handle"].contains("local_dir") &&
+        canonical((*meta)["handle"]["local_dir"].get<std::string>()) == want) {
+      return it->id;
+    }
+  }
+  return not_found("no run with id or folder '" + key + "' in workspace " + ws_.root().string());
+}
+
+}  // namespace kanana::jobs
