@@ -1,0 +1,27 @@
+# kanana_add_plugin(NAME SOURCES ... [LINKS ...] [OUTPUT_DIR dir])
+# A workbench plugin: a Qt MODULE library loaded with QPluginLoader. Plugins go to
+# ${CMAKE_BINARY_DIR}/lib/kanana/plugins, which is where kanana-workbench looks by default
+# (<exe dir>/../lib/kanana/plugins); test fixtures pass their own OUTPUT_DIR so broken
+# fixture plugins never end up in the application's plugin folder.
+function(kanana_add_plugin name)
+  cmake_parse_arguments(ARG "" "OUTPUT_DIR" "SOURCES;LINKS" ${ARGN})
+  if(NOT ARG_OUTPUT_DIR)
+    set(ARG_OUTPUT_DIR ${CMAKE_BINARY_DIR}/lib/kanana/plugins)
+  endif()
+  add_library(${name} MODULE ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE kanana_gui_sdk ${ARG_LINKS})
+  set_target_properties(${name} PROPERTIES
+    AUTOMOC ON
+    PREFIX "lib"
+    LIBRARY_OUTPUT_DIRECTORY ${ARG_OUTPUT_DIR}
+    # lib/kanana/plugins/libX.so finds lib/libkanana_gui_sdk.so two levels up once installed.
+    INSTALL_RPATH "$ORIGIN/../..")
+  # Building the app builds the plugins it would load (targets may live in other folders).
+  if(NOT ARG_OUTPUT_DIR STREQUAL "${CMAKE_BINARY_DIR}/lib/kanana/plugins")
+    return()
+  endif()
+  set_property(GLOBAL APPEND PROPERTY KANANA_PLUGINS ${name})
+  if(TARGET kanana-workbench)
+    add_dependencies(kanana-workbench ${name})
+  endif()
+endfunction()

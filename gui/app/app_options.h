@@ -1,0 +1,23 @@
+// kanana-workbench's command line, parsed in one place.
+#pragma once
+
+#include <QString>
+#include <QStringList>
+
+namespace kanana::app {
+
+struct AppOptions {
+  QString workspace;         // --workspace DIR: open it (created when the folder is not a workspace yet)
+  bool demo = false;         // --demo: open the demo workspace (also when no workspace was used before)
+  QStringList pluginPaths;   // --plugin-path DIR (repeatable); replaces the default folders
+  QString screenshot;        // --screenshot FILE: save the main window as PNG after start-up and quit
+  bool listPlugins = false;  // --list-plugins: print the plugin table and exit
+  QString settingsFile;      // --settings FILE: an INI file instead of the user's settings
+  QStringList pluginArguments;  // what is left over, passed to IPlugin::initialize()
+};
+
+// Parse argv (arguments().first() is the program). On a usage error returns false with
+// *error set; --help/--version print and exit inside (QCommandLineParser's convention).
+bool parseAppOptions(const QStringList& arguments, AppOptions* options, QString* error);
+
+}  // namespace kanana::app

@@ -1,0 +1,71 @@
+// kanana-workbench: the Qt 6 desktop shell. Options are in app_options.h; start-up is in
+// workbench.h. Exit codes: 0 ok, 1 failure (e.g. a screenshot could not be written), 2 usage.
+#include <QApplication>
+#include <QCoreApplication>
+#include <QSettings>
+#include <QTimer>
+#include <cstdio>
+#include <memory>
+
+#include "app_options.h"
+#include "main_window.h"
+#include "sdk/workbench_context.h"
+#include "theme.h"
+#include "workbench.h"
+
+namespace {
+
+void setApplicationInfo() {
+  QCoreApplication::setOrganizationName(QStringLiteral("Kanana"));
+  QCoreApplication::setApplicationName(QStringLiteral("Kanana Workbench"));
+  QCoreApplication::setApplicationVersion(QStringLiteral(KANANA_VERSION));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // --list-plugins needs no display: decide before choosing the application class.
+  bool headless = false;
+  for (int i = 1; i < argc; ++i) headless |= qstrcmp(argv[i], "--list-plugins") == 0;
+  std::unique_ptr<QCoreApplication> app = headless ? std::make_unique<QCoreApplication>(argc, argv)
+                                                   : std::make_unique<QApplication>(argc, argv);
+  setApplicationInfo();
+  if (!headless) QGuiApplication::setDesktopFileName(QStringLiteral("kanana-workbench"));
+
+  kanana::app::AppOptions options;
+  QString error;
+  if (!kanana::app::parseAppOptions(QCoreApplication::arguments(), &options, &error)) {
+    std::fprintf(stderr, "kanana-workbench: %s\nTry 'kanana-workbench --help'.\n", qPrintable(error));
+    return 2;
+  }
+
+  kanana::app::Workbench workbench(options);
+  if (options.listPlugins) {
+    workbench.startCore();
+    std::fputs("id\tversion\tstate\tfile\terror\n", stdout);
+    std::fputs(workbench.pluginTable().toLocal8Bit().constData(), stdout);
+    return 0;
+  }
+
+  auto* gui = static_cast<QApplication*>(app.get());
+  kanana::app::applyTheme(
+      *gui, workbench.settings()->value(kanana::gui::settings_keys::kTheme, QStringLiteral("light")).toString());
+  kanana::app::MainWindow* window = workbench.createMainWindow();
+  window->show();
+
+  int screenshotStatus = 0;
+  if (!options.screenshot.isEmpty()) {
+    // Give layouts and lazily filled views a moment, then render and quit.
+    QTimer::singleShot(800, window, [&] {
+      QString why;
+      if (!window->saveScreenshot(options.screenshot, &why)) {
+        std::fprintf(stderr, "kanana-workbench: %s\n", qPrintable(why));
+        screenshotStatus = 1;
+      }
+      window->close();
+      QCoreApplication::exit(screenshotStatus);
+    });
+  }
+  const int code = QApplication::exec();
+  return screenshotStatus ? screenshotStatus : code;
+}
