@@ -113,6 +113,10 @@ const SafetensorsFile* CheckpointReader::file_of(const std::string& name) const 
   return it == where_.end() ? nullptr : files_[it->second].get();
 }
 
+void CheckpointReader::release_pages(const std::string& name) const {
+  if (const SafetensorsFile* file = file_of(name)) file->release_pages(name);
+}
+
 Result<TensorInfo> CheckpointReader::info(const std::string& name) const {
   const SafetensorsFile* file = file_of(name);
   if (file == nullptr) return not_found("checkpoint has no tensor named '" + name + "'");

@@ -71,6 +71,11 @@ class SafetensorsFile {
   Result<at::Tensor> tensor(const std::string& name,
                             std::optional<c10::ScalarType> as = std::nullopt) const;
 
+  // Drops the pages of `name` from this process's resident set (madvise DONTNEED) once a
+  // converted copy has been made, so loading as fp32 does not keep the bf16 file resident too.
+  // Views of the tensor stay valid: touching them again re-reads the (unchanged) file pages.
+  void release_pages(const std::string& name) const;
+
  private:
   SafetensorsFile() = default;
   std::shared_ptr<MappedFile> file_;
@@ -91,6 +96,7 @@ class CheckpointReader {
   Result<TensorInfo> info(const std::string& name) const;
   Result<at::Tensor> tensor(const std::string& name,
                             std::optional<c10::ScalarType> as = std::nullopt) const;
+  void release_pages(const std::string& name) const;  // see SafetensorsFile::release_pages
   // Which shard holds `name` (nullptr if none).
   const SafetensorsFile* file_of(const std::string& name) const;
   const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return files_; }

@@ -2,6 +2,9 @@
 // (so tensor() can never read outside the mapping), and hands out zero-copy tensor views.
 #include <torch/torch.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -121,6 +124,18 @@ Result<TensorInfo> parse_entry(const std::string& name, const nlohmann::json& en
   return info;
 }
 
+// bf16 is the top half of an fp32, so widening is a 16-bit shift. LibTorch 1.13's generic
+// .to(kFloat) ran at ~45 M elements/s here; this loop vectorises and runs on all intra-op threads.
+at::Tensor bf16_to_f32(const at::Tensor& src) {
+  at::Tensor out = torch::empty(src.sizes(), torch::TensorOptions().dtype(torch::kFloat));
+  const auto* in = static_cast<const uint16_t*>(src.data_ptr());
+  auto* dst = static_cast<uint32_t*>(out.data_ptr());
+  at::parallel_for(0, src.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) dst[i] = static_cast<uint32_t>(in[i]) << 16;
+  });
+  return out;
+}
+
 }  // namespace
 
 const std::filesystem::path& SafetensorsFile::path() const { return file_->path(); }
@@ -222,10 +237,23 @@ Result<at::Tensor> SafetensorsFile::tensor(const std::string& name, std::optiona
       }
     }
     if (!as.has_value() || *as == stored) return view;
+    if (info->dtype == DType::BF16 && *as == torch::kFloat) return bf16_to_f32(view);
     return view.to(*as);
   } catch (const std::exception& e) {
     return internal_error(path().string() + ": tensor '" + name + "': " + e.what());
   }
+}
+
+void SafetensorsFile::release_pages(const std::string& name) const {
+  const TensorInfo* info = find(name);
+  if (info == nullptr || info->nbytes() == 0) return;
+  // Only whole pages inside the tensor's range: the edges may hold a neighbour still in use
+  // (dropping them would be harmless, only slower).
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(file_->data()) + data_offset_ + info->begin;
+  const uintptr_t end = begin + info->nbytes();
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 }  // namespace kanana::st

@@ -137,6 +137,21 @@ class TestSafetensors : public QObject {
     QVERIFY(bit_equal(converted, w.to(torch::kFloat)));
   }
 
+  void bf16ToFp32FastPathMatchesTorch() {
+    // Every bf16 bit pattern (NaNs, infinities, subnormals, -0) widens exactly as LibTorch does.
+    auto all = torch::arange(0, 65536, torch::kInt).to(torch::kShort).view(torch::kBFloat16);
+    const fs::path p = dir() / "allbf16.safetensors";
+    QVERIFY(st::save_safetensors_file(p, {{"all", all}}, {}).is_ok());
+    auto f = st::SafetensorsFile::open(p);
+    QVERIFY(f.is_ok());
+    auto got = (*f)->tensor("all", torch::kFloat);
+    QVERIFY(got.is_ok());
+    QVERIFY(bit_equal(*got, all.to(torch::kFloat)));
+    QVERIFY(bit_equal(*(*f)->tensor("all", torch::kDouble), all.to(torch::kDouble)));
+    (*f)->release_pages("all");  // advisory; the data must still read back the same
+    QVERIFY(bit_equal(*(*f)->tensor("all"), all));
+  }
+
   void headerMatchesReferenceWriterBytes() {
     // Known answers from the reference implementation's own tests (tensor.rs).
     const fs::path p = dir() / "attn0.safetensors";
