@@ -5,7 +5,7 @@
 
 namespace kanana::app {
 
-bool parseAppOptions(const QStringList& arguments, AppOptions* options, QString* error) {
+bool parseAppOptions(const QStringList& arguments, AppOptions* options, QString* error, bool handleHelp) {
   QCommandLineParser parser;
   parser.setApplicationDescription(
       QStringLiteral("Kanana Workbench: build bilingual Korean/English language models."));
@@ -36,8 +36,9 @@ bool parseAppOptions(const QStringList& arguments, AppOptions* options, QString*
     if (error) *error = parser.errorText();
     return false;
   }
-  if (parser.isSet(QStringLiteral("help"))) parser.showHelp(0);
-  if (parser.isSet(QStringLiteral("version"))) parser.showVersion();
+  options->wantsInfo = parser.isSet(QStringLiteral("help")) || parser.isSet(QStringLiteral("version"));
+  if (handleHelp && parser.isSet(QStringLiteral("help"))) parser.showHelp(0);
+  if (handleHelp && parser.isSet(QStringLiteral("version"))) parser.showVersion();
   options->workspace = parser.value(workspace);
   options->demo = parser.isSet(demo);
   options->pluginPaths = parser.values(pluginPath);

@@ -14,10 +14,12 @@ struct AppOptions {
   bool listPlugins = false;  // --list-plugins: print the plugin table and exit
   QString settingsFile;      // --settings FILE: an INI file instead of the user's settings
   QStringList pluginArguments;  // what is left over, passed to IPlugin::initialize()
+  bool wantsInfo = false;    // --help or --version was given
 };
 
 // Parse argv (arguments().first() is the program). On a usage error returns false with
-// *error set; --help/--version print and exit inside (QCommandLineParser's convention).
-bool parseAppOptions(const QStringList& arguments, AppOptions* options, QString* error);
+// *error set. With handleHelp, --help/--version print and exit inside (QCommandLineParser's
+// convention, which needs a QCoreApplication); without, they only set wantsInfo.
+bool parseAppOptions(const QStringList& arguments, AppOptions* options, QString* error, bool handleHelp = true);
 
 }  // namespace kanana::app

@@ -84,6 +84,7 @@ LogConsole::LogConsole(LogModel* model, QWidget* parent)
   view_->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
   view_->horizontalHeader()->setStretchLastSection(true);
   view_->horizontalHeader()->setHighlightSections(false);
+  view_->horizontalHeader()->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
   view_->setColumnWidth(LogModel::TimeColumn, fontMetrics().horizontalAdvance(QStringLiteral("00:00:00.000__")));
   view_->setColumnWidth(LogModel::LevelColumn, fontMetrics().horizontalAdvance(QStringLiteral("warning___")));
   view_->setColumnWidth(LogModel::SourceColumn, fontMetrics().horizontalAdvance(QStringLiteral("workspace_____")));

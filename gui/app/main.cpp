@@ -24,16 +24,23 @@ void setApplicationInfo() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // --list-plugins needs no display: decide before choosing the application class.
-  bool headless = false;
-  for (int i = 1; i < argc; ++i) headless |= qstrcmp(argv[i], "--list-plugins") == 0;
+  // Usage errors, --help, --version and --list-plugins need no display: parse once before
+  // choosing the application class.
+  QStringList rawArguments;
+  for (int i = 0; i < argc; ++i) rawArguments.append(QString::fromLocal8Bit(argv[i]));
+  kanana::app::AppOptions preview;
+  QString error;
+  if (!kanana::app::parseAppOptions(rawArguments, &preview, &error, /*handleHelp=*/false)) {
+    std::fprintf(stderr, "kanana-workbench: %s\nTry 'kanana-workbench --help'.\n", qPrintable(error));
+    return 2;
+  }
+  const bool headless = preview.listPlugins || preview.wantsInfo;
   std::unique_ptr<QCoreApplication> app = headless ? std::make_unique<QCoreApplication>(argc, argv)
                                                    : std::make_unique<QApplication>(argc, argv);
   setApplicationInfo();
   if (!headless) QGuiApplication::setDesktopFileName(QStringLiteral("kanana-workbench"));
 
   kanana::app::AppOptions options;
-  QString error;
   if (!kanana::app::parseAppOptions(QCoreApplication::arguments(), &options, &error)) {
     std::fprintf(stderr, "kanana-workbench: %s\nTry 'kanana-workbench --help'.\n", qPrintable(error));
     return 2;

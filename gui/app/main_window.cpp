@@ -242,8 +242,8 @@ void MainWindow::updatePluginStatus() {
     if (spec->isActive()) ++running;
     if (spec->hasError()) ++failed;
   }
-  pluginStatus_->setText(failed ? tr("%1 plugins running · %2 failed").arg(running).arg(failed)
-                                : tr("%1 plugins running").arg(running));
+  const QString runningText = running == 1 ? tr("1 plugin running") : tr("%1 plugins running").arg(running);
+  pluginStatus_->setText(failed ? tr("%1 · %2 failed").arg(runningText).arg(failed) : runningText);
   pluginStatus_->setToolTip(tr("Open the plugin manager (Ctrl+Shift+P)"));
   pluginStatus_->setProperty("failed", failed > 0);
   pluginStatus_->style()->unpolish(pluginStatus_);

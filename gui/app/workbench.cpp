@@ -70,7 +70,7 @@ void Workbench::startCore() {
   if (coreStarted_) return;
   coreStarted_ = true;
   context_->logInfo(kSource, tr("Kanana Workbench %1 starting").arg(QCoreApplication::applicationVersion()));
-  openStartupWorkspace();
+  if (!options_.listPlugins) openStartupWorkspace();  // listing needs no workspace (and makes none)
   plugins_->setPluginPaths(pluginPaths());
   plugins_->setArguments(options_.pluginArguments);
   plugins_->loadPlugins();

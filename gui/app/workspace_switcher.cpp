@@ -20,6 +20,7 @@ WorkspaceSwitcher::WorkspaceSwitcher(gui::WorkbenchContext* context, QWidget* pa
   combo_->setObjectName(QStringLiteral("workspaceCombo"));
   combo_->setMinimumContentsLength(36);
   combo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  combo_->setMaximumWidth(560);
   combo_->setToolTip(tr("Recent workspaces"));
   auto* open = new QToolButton(this);
   open->setText(tr("Open…"));
@@ -44,6 +45,7 @@ WorkspaceSwitcher::WorkspaceSwitcher(gui::WorkbenchContext* context, QWidget* pa
   layout->addWidget(combo_, 1);
   layout->addWidget(open);
   layout->addWidget(create);
+  layout->addStretch(0);
   refresh();
 }
 

@@ -119,6 +119,7 @@ WorkspacePage::WorkspacePage(gui::WorkbenchContext* context, QWidget* parent)
 void WorkspacePage::refresh() {
   const std::shared_ptr<store::Workspace> ws = context_->workspace();
   lineage_->clear();
+  lineageTitle_->setText(tr("Select a record to see where it came from and what was made from it."));
   if (!ws) {
     title_->setText(tr("No workspace open"));
     summary_->setText(tr("Open or create a workspace with File ▸ Open Workspace… (Ctrl+O)."));
@@ -139,9 +140,19 @@ void WorkspacePage::refresh() {
     for (int c = 0; c < models_[i]->columnCount(); ++c)
       views_[i]->setColumnWidth(c, qBound(70, views_[i]->columnWidth(c) + 16, 360));
   }
+  // On a new workspace, open the first table that has rows and select its first record so
+  // the lineage pane shows something useful straight away.
+  if (context_->workspacePath() != shownPath_) {
+    shownPath_ = context_->workspacePath();
+    for (int i = 0; i < models_.size(); ++i) {
+      if (models_[i]->rowCount() == 0) continue;
+      tables_->setCurrentIndex(i);
+      views_[i]->selectRow(0);
+      break;
+    }
+  }
   if (ws) summary_->setText(QStringLiteral("%1  ·  %2").arg(QDir::toNativeSeparators(context_->workspacePath()),
                                                           counts.join(QStringLiteral(", "))));
-  lineageTitle_->setText(tr("Select a record to see where it came from and what was made from it."));
 }
 
 void WorkspacePage::addLineageItems(QTreeWidgetItem* parent, const LineageItem& item) {

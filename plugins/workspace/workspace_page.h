@@ -45,6 +45,7 @@ class WorkspacePage : public QWidget {
   QList<QTableView*> views_;
   QLabel* lineageTitle_;
   QTreeWidget* lineage_;
+  QString shownPath_;  // the workspace the tables were last filled from
 };
 
 }  // namespace kanana::workspace

@@ -1,6 +1,7 @@
 // See workspace_table_model.h.
 #include "workspace_table_model.h"
 
+#include <QDir>
 #include <QLocale>
 #include <map>
 
@@ -17,6 +18,13 @@ QString q(const std::string& s) { return QString::fromStdString(s); }
 const QLocale& displayLocale() {
   static const QLocale locale(QLocale::English, QLocale::UnitedStates);
   return locale;
+}
+
+// Paths under the home folder read better as "~/..."; the tool tip keeps the full path.
+QString abbreviateHome(const QString& full) {
+  const QString home = QDir::homePath();
+  if (home.size() > 1 && full.startsWith(home + u'/')) return u'~' + full.mid(home.size());
+  return full;
 }
 
 QString shortTime(const std::string& iso) {
@@ -63,6 +71,7 @@ bool WorkspaceTableModel::reload(store::Workspace* ws, QString* error) {
   QString failure;
   auto count = [](int64_t n) { return Cell{displayLocale().toString(qlonglong(n)), qlonglong(n)}; };
   auto text = [](const QString& s) { return Cell{s, s}; };
+  auto pathCell = [](const std::string& p) { return Cell{abbreviateHome(q(p)), q(p)}; };
   if (ws) {
     switch (kind_) {
       case Kind::Datasets: {
@@ -70,7 +79,7 @@ bool WorkspaceTableModel::reload(store::Workspace* ws, QString* error) {
         if (!list.is_ok()) { failure = q(list.status().to_string()); break; }
         for (const auto& d : *list)
           rows.append({d.id, {text(q(d.name)), text(q(d.kind)), text(q(d.format)), count(d.doc_count),
-                              Cell{formatBytes(d.byte_count), qlonglong(d.byte_count)}, text(q(d.path)),
+                              Cell{formatBytes(d.byte_count), qlonglong(d.byte_count)}, pathCell(d.path),
                               text(shortTime(d.created_at))}});
         break;
       }
@@ -78,7 +87,7 @@ bool WorkspaceTableModel::reload(store::Workspace* ws, QString* error) {
         auto list = ws->list_tokenizers();
         if (!list.is_ok()) { failure = q(list.status().to_string()); break; }
         for (const auto& t : *list)
-          rows.append({t.id, {text(q(t.name)), text(q(t.kind)), count(t.vocab_size), text(q(t.path)),
+          rows.append({t.id, {text(q(t.name)), text(q(t.kind)), count(t.vocab_size), pathCell(t.path),
                               text(shortTime(t.created_at))}});
         break;
       }
@@ -101,7 +110,7 @@ bool WorkspaceTableModel::reload(store::Workspace* ws, QString* error) {
         for (const auto& c : *list) {
           const QString run = c.run_id ? q(runNames.count(*c.run_id) ? runNames[*c.run_id] : "#" + std::to_string(*c.run_id))
                                        : tr("imported");
-          rows.append({c.id, {text(q(c.name)), text(run), count(c.step), count(c.tokens), text(q(c.path)),
+          rows.append({c.id, {text(q(c.name)), text(run), count(c.step), count(c.tokens), pathCell(c.path),
                               text(shortTime(c.created_at))}});
         }
         break;
@@ -139,8 +148,8 @@ QVariant WorkspaceTableModel::data(const QModelIndex& index, int role) const {
   const Row& row = rows_.at(index.row());
   const Cell& cell = row.cells.at(index.column());
   switch (role) {
-    case Qt::DisplayRole:
-    case Qt::ToolTipRole: return cell.text;
+    case Qt::DisplayRole: return cell.text;
+    case Qt::ToolTipRole: return cell.sortValue.typeId() == QMetaType::QString ? cell.sortValue : QVariant(cell.text);
     case SortRole: return cell.sortValue;
     case IdRole: return row.id;
     case Qt::TextAlignmentRole:
