@@ -186,8 +186,11 @@ Status Database::error_status(int rc, const std::string& what) const {
   if (db_ && sqlite3_errcode(db_) == SQLITE_OK) message = sqlite3_errstr(rc);
   const StatusCode code = code_for(rc);
   std::string text = path_.string() + ": " + what + ": " + message;
-  if (code == StatusCode::kDataLoss) {
+  if ((rc & 0xff) == SQLITE_NOTADB) {
     text = path_.filename().string() + " is not a valid SQLite database (" + message + "): " + path_.string();
+  } else if (code == StatusCode::kDataLoss) {
+    text = path_.filename().string() + " is corrupt (" + message + "): " + path_.string() +
+           "; restore it from a backup (migrations leave " + path_.filename().string() + ".bak-v<N>)";
   } else if (code == StatusCode::kPermissionDenied && options_.read_only) {
     text = path_.string() + ": " + what + ": " + message + " (the database was opened read-only)";
   }

@@ -189,6 +189,9 @@ struct WorkspaceInfo {
   std::map<std::string, int64_t> table_counts;  // table name → rows
 };
 
+// One Workspace is one SQLite connection: use it from one thread at a time, and open a
+// second Workspace on the same folder for another thread or process (WAL lets readers run
+// while one writer writes; writers wait up to DatabaseOptions::busy_timeout_ms for the lock).
 class Workspace {
  public:
   // Make `dir` (created if missing; must be empty of a previous workspace) a new workspace.

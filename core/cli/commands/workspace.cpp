@@ -75,11 +75,20 @@ KANANA_COMMAND(workspace_info) {
 KANANA_COMMAND(workspace_check) {
   return {.path = "workspace check",
           .summary = "run SQLite's full integrity check and a foreign key check on a workspace",
+          .description = "Opens workspace.db read-only without the quick check on open, so the full list\n"
+                         "of problems is printed even for a damaged database.",
           .positional = {"DIR", 1, 1},
           .run = [](const Args& args, Context&) -> int {
-            auto ws = Workspace::open(args.positional()[0], {.read_only = true});
-            if (!ws.is_ok()) return report_error(ws.status());
-            store::Database& db = (*ws)->db();
+            const std::filesystem::path db_path = std::filesystem::path(args.positional()[0]) / store::kWorkspaceDbName;
+            auto opened = store::Database::open(db_path, {.read_only = true, .quick_check = false});
+            if (!opened.is_ok()) return report_error(opened.status());
+            store::Database& db = **opened;
+            auto version = db.user_version();
+            if (!version.is_ok()) return report_error(version.status());
+            std::printf("schema version: %lld (this build: %lld)\n", static_cast<long long>(*version),
+                        static_cast<long long>(store::latest_schema_version()));
+            if (*version > store::latest_schema_version())
+              std::printf("note: the schema is newer than this build; only the SQLite structure is checked\n");
             auto integrity = db.integrity_check(/*full=*/true);
             if (!integrity.is_ok()) return report_error(integrity.status());
             auto fk = db.query_int("SELECT count(*) FROM pragma_foreign_key_check");
