@@ -490,6 +490,35 @@ class TestStore : public QObject {
     QCOMPARE((*reader_ws)->list_datasets()->size(), size_t(2 * kRows));
   }
 
+  void transactionsRollBackAndErrorsNameTheDatabase() {
+    auto ws = Workspace::create(fresh_dir(), "tx");
+    EXPECT_OK(ws);
+    Database& db = (*ws)->db();
+    {
+      auto tx = Transaction::begin(db);
+      EXPECT_OK(tx);
+      EXPECT_STATUS_OK(db.exec("INSERT INTO datasets (name, kind, path) VALUES ('gone', 'corpus', 'p')"));
+    }  // no commit: rolled back
+    QCOMPARE(*db.query_int("SELECT count(*) FROM datasets"), int64_t(0));
+    {
+      auto tx = Transaction::begin(db);
+      EXPECT_STATUS_OK(db.exec("INSERT INTO datasets (name, kind, path) VALUES ('kept', 'corpus', 'p')"));
+      EXPECT_STATUS_OK((*tx)->commit());
+    }
+    QCOMPARE(*db.query_int("SELECT count(*) FROM datasets"), int64_t(1));
+    auto bad = db.prepare("SELECT nope FROM datasets");
+    QCOMPARE(bad.status().code(), StatusCode::kInvalidArgument);
+    QVERIFY2(contains(bad.status().message(), "workspace.db") && contains(bad.status().message(), "no such column: nope"),
+             bad.status().message().c_str());
+    auto st = db.prepare("SELECT ?1");
+    EXPECT_OK(st);
+    st->bind(5, int64_t(1));  // out of range: reported by step(), not a crash
+    QCOMPARE(st->step().status().code(), StatusCode::kInvalidArgument);
+    auto dup = db.exec("INSERT INTO lineage (src_kind, src_id, dst_kind, dst_id, relation) VALUES ('run', 1, 'run', 2, 'x');"
+                       "INSERT INTO lineage (src_kind, src_id, dst_kind, dst_id, relation) VALUES ('run', 1, 'run', 2, 'x')");
+    QCOMPARE(dup.code(), StatusCode::kAlreadyExists);
+  }
+
   void annotationAndEvalRecords() {
     auto ws = Workspace::create(fresh_dir(), "annotate");
     EXPECT_OK(ws);
