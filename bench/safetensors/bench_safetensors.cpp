@@ -68,13 +68,19 @@ int in_child(const char* label, const std::function<int()>& fn, double* seconds,
   std::fflush(stdout);
   const double t0 = now_s();
   pid_t pid = fork();
-  if (pid == 0) _exit(fn());
+  if (pid == 0) {
+    const int rc = fn();
+    std::fflush(stdout);  // _exit skips stdio buffers
+    _exit(rc);
+  }
   int status = 0;
   struct rusage ru {};
   wait4(pid, &status, 0, &ru);
   *seconds = now_s() - t0;
   *maxrss_kb = ru.ru_maxrss;
-  std::printf("%-34s %7.2f s   peak RSS %7.0f MB\n", label, *seconds, ru.ru_maxrss / 1024.0);
+  // CPU time too: on a shared, overloaded machine wall time says more about the neighbours.
+  const double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  std::printf("%-42s %7.2f s wall %7.2f s cpu   peak RSS %7.0f MB\n", label, *seconds, cpu, ru.ru_maxrss / 1024.0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
@@ -116,6 +122,11 @@ int main(int argc, char** argv) {
   std::printf("layout: %zu tensors, %llu parameters, dir %s, %d threads\n", layout.size(),
               static_cast<unsigned long long>(params), dir.c_str(), torch::get_num_threads());
   std::printf("parent before phases: %s\n", proc_status("VmRSS").c_str());
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {  // the numbers below depend on it
+    char buf[128] = {};
+    if (std::fgets(buf, sizeof buf, f)) std::printf("load average: %s", buf);
+    std::fclose(f);
+  }
 
   double secs = 0;
   long rss = 0;
