@@ -1,0 +1,166 @@
+// `kanana model init` (a fresh model from a preset, saved in Hugging Face layout) and
+// `kanana model info` (shape, parameter counts and tensors of a checkpoint folder).
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "cli/registry.h"
+#include "model/checkpoint.h"
+#include "model/config.h"
+#include "model/llama.h"
+#include "model/presets.h"
+#include "safetensors/safetensors.h"
+#include "tokenizer/tokenizer.h"
+
+namespace kanana::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string human_count(int64_t n) {
+  char buf[64];
+  if (n >= 1'000'000'000) std::snprintf(buf, sizeof buf, "%.2fB", n / 1e9);
+  else if (n >= 1'000'000) std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
+  else if (n >= 1'000) std::snprintf(buf, sizeof buf, "%.1fK", n / 1e3);
+  else std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(n));
+  return buf;
+}
+
+std::string preset_list() {
+  std::string s;
+  for (const auto& p : model::model_presets()) s += "  " + p.name + ": " + p.description + "\n";
+  return s;
+}
+
+// Copies a tokenizer file (or the tokenizer files of a folder) next to the weights.
+Status copy_tokenizer_files(const fs::path& from, const fs::path& out_dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  const fs::path dir = fs::is_directory(from, ec) ? from : from.parent_path();
+  if (!fs::is_directory(from, ec)) files.push_back(from);
+  for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"}) {
+    const fs::path p = dir / name;
+    if (fs::exists(p, ec) && (files.empty() || files[0] != p)) {
+      // From a file path, take only its sidecar configs, not a second tokenizer.
+      if (!fs::is_directory(from, ec) && (std::string(name) == "tokenizer.json" || std::string(name) == "tokenizer.model")) continue;
+      files.push_back(p);
+    }
+  }
+  for (const auto& f : files) {
+    fs::path target = out_dir / f.filename();
+    if (f.extension() == ".model") target = out_dir / "tokenizer.model";
+    fs::copy_file(f, target, fs::copy_options::overwrite_existing, ec);
+    if (ec) return internal_error("copying " + f.string() + " to " + target.string() + ": " + ec.message());
+  }
+  return Status::ok();
+}
+
+int run_init(const Args& a, Context&) {
+  auto config = model::preset_config(a.get("preset"));
+  if (!config.is_ok()) return report_error(config.status(), /*usage=*/true);
+  auto dtype = model::parse_dtype(a.get("dtype"));
+  if (!dtype.is_ok()) return report_error(dtype.status(), true);
+  auto seed = a.get_int("seed");
+  if (!seed.is_ok()) return report_error(seed.status(), true);
+  const fs::path out = a.get("out");
+  if (a.has("tokenizer") && !a.get("tokenizer").empty()) {
+    auto tok = tok::load_tokenizer(a.get("tokenizer"));
+    if (!tok.is_ok()) return report_error(tok.status());
+    // The embedding and head follow the tokenizer, so ids and special tokens agree.
+    config->vocab_size = (*tok)->vocab_size();
+    config->bos_token_id.reset();
+    config->pad_token_id.reset();
+    config->eos_token_ids.clear();
+    if (auto b = (*tok)->bos_id()) config->bos_token_id = *b;
+    if (auto e = (*tok)->eos_id()) config->eos_token_ids = {*e};
+    if (auto p = (*tok)->pad_id()) config->pad_token_id = *p;
+    std::fprintf(stderr, "vocab_size %lld from the tokenizer\n", static_cast<long long>(config->vocab_size));
+  }
+  config->torch_dtype = model::dtype_name(*dtype);
+  auto m = model::init_model(*config, static_cast<uint64_t>(*seed));
+  if (!m.is_ok()) return report_error(m.status());
+  model::SaveModelOptions so;
+  so.dtype = *dtype;
+  so.metadata["preset"] = a.get("preset");
+  if (auto st = model::save_model(out, *m, so); !st.is_ok()) return report_error(st);
+  if (a.has("tokenizer") && !a.get("tokenizer").empty()) {
+    if (auto st = copy_tokenizer_files(a.get("tokenizer"), out); !st.is_ok()) return report_error(st);
+  }
+  std::printf("wrote %s: preset %s, %s parameters, %s\n", out.c_str(), a.get("preset").c_str(),
+              human_count(model::parameter_count(*config)).c_str(), model::dtype_name(*dtype).c_str());
+  return kExitOk;
+}
+
+int run_info(const Args& a, Context&) {
+  const fs::path dir = a.positional()[0];
+  auto config = model::read_llama_config(dir);
+  if (!config.is_ok()) return report_error(config.status());
+  const auto& c = *config;
+  std::printf("model:        %s (%s)%s\n", dir.c_str(), c.model_type.c_str(), c.bidirectional ? ", bidirectional" : "");
+  std::printf("shape:        hidden %lld, intermediate %lld, layers %lld, heads %lld q / %lld kv, head_dim %lld\n",
+              (long long)c.hidden_size, (long long)c.intermediate_size, (long long)c.num_hidden_layers,
+              (long long)c.num_attention_heads, (long long)c.num_key_value_heads, (long long)c.head_dim);
+  std::printf("vocab:        %lld%s, max positions %lld\n", (long long)c.vocab_size,
+              c.tie_word_embeddings ? " (tied embeddings)" : "", (long long)c.max_position_embeddings);
+  std::string rope = "theta " + std::to_string(c.rope_theta);
+  if (c.rope_scaling) rope += ", scaling " + c.rope_scaling->rope_type + " x" + std::to_string(c.rope_scaling->factor);
+  std::printf("rope:         %s\n", rope.c_str());
+  std::printf("parameters:   %lld total (%s), %lld non-embedding (%s)\n", (long long)model::parameter_count(c),
+              human_count(model::parameter_count(c)).c_str(), (long long)model::non_embedding_parameter_count(c),
+              human_count(model::non_embedding_parameter_count(c)).c_str());
+  std::printf("flops/token:  %.3g (forward, short context)\n", model::forward_flops_per_token(c, 0));
+  std::printf("config dtype: %s\n", c.torch_dtype.c_str());
+  auto reader = st::CheckpointReader::open(dir);
+  if (!reader.is_ok()) return report_error(reader.status());
+  std::map<std::string, std::pair<int64_t, uint64_t>> by_dtype;  // dtype -> (tensors, bytes)
+  int64_t stored = 0;
+  for (const auto& name : (*reader)->names()) {
+    auto info = (*reader)->info(name);
+    if (!info.is_ok()) return report_error(info.status());
+    auto& e = by_dtype[st::dtype_name(info->dtype)];
+    e.first += 1;
+    e.second += info->nbytes();
+    stored += info->numel();
+  }
+  std::printf("files:        %zu safetensors file(s)\n", (*reader)->files().size());
+  for (const auto& [dt, e] : by_dtype) {
+    std::printf("tensors:      %lld %s, %.2f MB\n", (long long)e.first, dt.c_str(), e.second / 1e6);
+  }
+  std::printf("stored:       %lld parameters\n", (long long)stored);
+  // Names and shapes checked against config.json without loading any weights.
+  for (const auto& [name, shape] : model::expected_tensors(c)) {
+    if (!(*reader)->has(name)) {
+      std::fprintf(stderr, "kanana: warning: tensor '%s' is missing\n", name.c_str());
+      continue;
+    }
+    auto info = (*reader)->info(name);
+    if (info->shape != shape) std::fprintf(stderr, "kanana: warning: tensor '%s' has an unexpected shape\n", name.c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+KANANA_COMMAND(model_init) {
+  return {.path = "model init",
+          .summary = "create a randomly initialised model from a preset (Hugging Face layout)",
+          .description = "Presets:\n" + preset_list(),
+          .options = {{.name = "preset", .value_name = "NAME", .help = "model preset", .required = true},
+                      {.name = "out", .value_name = "DIR", .help = "output folder", .required = true, .short_name = 'o'},
+                      {.name = "dtype", .value_name = "f32|bf16", .help = "stored dtype", .default_value = "f32"},
+                      {.name = "seed", .value_name = "N", .help = "initialisation seed", .default_value = "0"},
+                      {.name = "tokenizer", .value_name = "FILE",
+                       .help = "tokenizer.json / .model (or a folder) to copy in; sets vocab_size and special ids"}},
+          .run = run_init};
+}
+
+KANANA_COMMAND(model_info) {
+  return {.path = "model info",
+          .summary = "print the shape, parameter counts and tensors of a model folder",
+          .positional = {"DIR", 1, 1},
+          .run = run_info};
+}
+
+}  // namespace kanana::cli
