@@ -62,16 +62,22 @@ int main(int argc, char** argv) {
 
   int screenshotStatus = 0;
   if (!options.screenshot.isEmpty()) {
-    // Give layouts and lazily filled views a moment, then render and quit.
-    QTimer::singleShot(800, window, [&] {
-      QString why;
-      if (!window->saveScreenshot(options.screenshot, &why)) {
-        std::fprintf(stderr, "kanana-workbench: %s\n", qPrintable(why));
-        screenshotStatus = 1;
-      }
-      window->close();
-      QCoreApplication::exit(screenshotStatus);
-    });
+    // Once start-up is complete, give layouts and lazily filled views a moment, then render.
+    auto shoot = [&] {
+      QTimer::singleShot(800, window, [&] {
+        QString why;
+        if (!window->saveScreenshot(options.screenshot, &why)) {
+          std::fprintf(stderr, "kanana-workbench: %s\n", qPrintable(why));
+          screenshotStatus = 1;
+        }
+        window->close();
+        QCoreApplication::exit(screenshotStatus);
+      });
+    };
+    if (workbench.startupPending())
+      QObject::connect(&workbench, &kanana::app::Workbench::startupFinished, window, shoot, Qt::SingleShotConnection);
+    else
+      shoot();
   }
   const int code = QApplication::exec();
   return screenshotStatus ? screenshotStatus : code;

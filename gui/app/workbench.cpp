@@ -5,6 +5,7 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QSettings>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include "base/log.h"
 #include "main_window.h"
@@ -47,6 +48,10 @@ Workbench::Workbench(AppOptions options, QObject* parent) : QObject(parent), opt
 }
 
 Workbench::~Workbench() {
+  if (demoWatcher_) {
+    demoWatcher_->disconnect(this);
+    demoWatcher_->waitForFinished();
+  }
   log::set_sink(nullptr);
   plugins_->shutdown();  // plugins still see their widgets in aboutToShutdown()
   window_.reset();       // page widgets (plugin code) go before the plugin objects
@@ -94,32 +99,54 @@ void Workbench::openStartupWorkspace() {
     if (context_->openWorkspace(last, &error)) return;
     context_->logWarning(kSource, tr("Cannot reopen the last workspace %1: %2; opening the demo workspace").arg(last, error));
   }
-  openDemoWorkspace();
+  prepareDemoWorkspace();
 }
 
-bool Workbench::openDemoWorkspace() {
+void Workbench::prepareDemoWorkspace() {
   const std::filesystem::path dir = store::default_demo_workspace_dir();
-  store::DemoScan scan;
-  auto made = store::ensure_demo_workspace(dir, context_->dataCachePath().toStdString(), &scan);
-  if (!made.is_ok()) {
-    context_->logError(kSource, tr("Cannot create the demo workspace: %1").arg(QString::fromStdString(made.status().to_string())));
-    return false;
+  const std::filesystem::path cache = context_->dataCachePath().toStdString();
+  context_->logInfo(kSource, tr("Preparing the demo workspace in %1 from the data cache %2")
+                                 .arg(QString::fromStdString(dir.string()), context_->dataCachePath()));
+  demoWatcher_ = std::make_unique<QFutureWatcher<DemoResult>>();
+  demoPending_ = true;
+  connect(demoWatcher_.get(), &QFutureWatcherBase::finished, this, [this] {
+    demoPending_ = false;
+    openDemoWorkspace(demoWatcher_->result());
+    Q_EMIT startupFinished();
+  });
+  // The worker uses its own database connection (inside ensure_demo_workspace) and only
+  // plain values cross back to the GUI thread.
+  demoWatcher_->setFuture(QtConcurrent::run([dir, cache] {
+    DemoResult result;
+    store::DemoScan scan;
+    auto made = store::ensure_demo_workspace(dir, cache, &scan);
+    if (!made.is_ok()) {
+      result.error = QString::fromStdString(made.status().to_string());
+      return result;
+    }
+    result.path = QString::fromStdString(made->string());
+    result.created = scan.created;
+    for (const std::string& a : scan.added) result.added.append(QString::fromStdString(a));
+    for (const std::string& s : scan.skipped) result.skipped.append(QString::fromStdString(s));
+    return result;
+  }));
+}
+
+void Workbench::openDemoWorkspace(const DemoResult& result) {
+  if (result.path.isEmpty()) {
+    context_->logError(kSource, tr("Cannot create the demo workspace: %1").arg(result.error));
+    return;
   }
-  if (scan.created)
-    context_->logInfo(kSource, tr("Created the demo workspace in %1").arg(QString::fromStdString(made->string())));
-  for (const std::string& added : scan.added)
-    context_->logInfo(kSource, tr("Demo workspace: registered %1").arg(QString::fromStdString(added)));
-  for (const std::string& skipped : scan.skipped)
-    context_->logWarning(kSource, tr("Demo workspace: skipped %1").arg(QString::fromStdString(skipped)));
-  if (scan.added.empty() && scan.created)
+  if (result.created) context_->logInfo(kSource, tr("Created the demo workspace in %1").arg(result.path));
+  for (const QString& added : result.added) context_->logInfo(kSource, tr("Demo workspace: registered %1").arg(added));
+  for (const QString& skipped : result.skipped) context_->logWarning(kSource, tr("Demo workspace: skipped %1").arg(skipped));
+  if (result.created && result.added.isEmpty())
     context_->logWarning(kSource, tr("The data cache %1 has no demo data yet; run scripts/fetch-demo-data.sh to fill it")
                                       .arg(context_->dataCachePath()));
+  if (!context_->workspacePath().isEmpty()) return;  // the user opened another one meanwhile
   QString error;
-  if (!context_->openWorkspace(QString::fromStdString(made->string()), &error)) {
+  if (!context_->openWorkspace(result.path, &error))
     context_->logError(kSource, tr("Cannot open the demo workspace: %1").arg(error));
-    return false;
-  }
-  return true;
 }
 
 MainWindow* Workbench::createMainWindow() {

@@ -3,8 +3,12 @@
 // else the last one, else the demo workspace made from the data cache) → plugins (scan,
 // resolve, load, initialize, extensionsInitialized) → main window with the plugins' pages.
 // Nothing in here exits the process; failures are logged and start-up goes on.
+// Preparing the demo workspace scans the data cache (hashing tokenizer files takes seconds),
+// so it runs on a worker thread: the window appears at once and every page follows the
+// context's workspaceChanged when it is ready; startupFinished() is emitted then.
 #pragma once
 
+#include <QFutureWatcher>
 #include <QObject>
 #include <QString>
 #include <memory>
@@ -43,10 +47,23 @@ class Workbench : public QObject {
   gui::PluginManager* pluginManager() const { return plugins_.get(); }
   MainWindow* mainWindow() const { return window_.get(); }
   QStringList pluginPaths() const;
+  // Whether the demo workspace is still being prepared in the background.
+  bool startupPending() const { return demoPending_; }
+
+ Q_SIGNALS:
+  // The background part of start-up (the demo workspace) is done, successfully or not.
+  void startupFinished();
 
  private:
+  struct DemoResult {
+    QString path;   // the demo workspace folder, empty on failure
+    QString error;  // the store's message on failure
+    QStringList added, skipped;
+    bool created = false;
+  };
   void openStartupWorkspace();
-  bool openDemoWorkspace();
+  void prepareDemoWorkspace();
+  void openDemoWorkspace(const DemoResult& result);
 
   AppOptions options_;
   std::unique_ptr<QSettings> settings_;
@@ -54,7 +71,9 @@ class Workbench : public QObject {
   std::unique_ptr<gui::WorkbenchContext> context_;
   std::unique_ptr<gui::PluginManager> plugins_;
   std::unique_ptr<MainWindow> window_;
+  std::unique_ptr<QFutureWatcher<DemoResult>> demoWatcher_;
   bool coreStarted_ = false;
+  bool demoPending_ = false;  // until the demo result was handled on the GUI thread
 };
 
 }  // namespace kanana::app

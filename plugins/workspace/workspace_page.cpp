@@ -188,6 +188,10 @@ void WorkspacePage::showLineage(WorkspaceTableModel* model, int row) {
     f.setBold(true);
     top->setFont(0, f);
     top->setFirstColumnSpanned(true);
+    if (top->childCount() == 0) {
+      auto* none = new QTreeWidgetItem(top, {tr("nothing recorded")});
+      none->setDisabled(true);
+    }
   }
   lineage_->expandAll();
 }

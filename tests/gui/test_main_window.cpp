@@ -73,6 +73,9 @@ class TestMainWindow : public QObject {
   void firstStartOpensTheDemoWorkspace() {
     Workbench workbench(options("demo.ini"));
     MainWindow* window = workbench.createMainWindow();
+    // The demo workspace is prepared off the GUI thread; the window is there before it.
+    QSignalSpy finished(&workbench, &Workbench::startupFinished);
+    if (workbench.startupPending()) QVERIFY(finished.wait(20000));
     QCOMPARE(workbench.context()->workspacePath(), QDir::cleanPath(dir_.filePath(QStringLiteral("demo"))));
     QVERIFY(store::Workspace::exists(dir_.filePath(QStringLiteral("demo")).toStdString()));
     auto* label = window->findChild<QLabel*>(QStringLiteral("workspaceStatus"));
