@@ -146,7 +146,10 @@ Result<std::string> file_fingerprint(const fs::path& path) {
   return std::string(hex);
 }
 
-Result<fs::path> ensure_demo_workspace(const fs::path& dir, const fs::path& data_cache, DemoScan* scan_out) {
+Result<fs::path> ensure_demo_workspace(const fs::path& dir, const fs::path& data_cache_in, DemoScan* scan_out) {
+  // Records are matched by path: store one spelling (absolute, normalised) of each file.
+  std::error_code abs_ec;
+  const fs::path data_cache = fs::absolute(data_cache_in, abs_ec).lexically_normal();
   DemoScan scan;
   scan.created = !Workspace::exists(dir);
   KANANA_ASSIGN_OR_RETURN(auto ws, Workspace::open_or_create(dir, "Demo workspace"));
