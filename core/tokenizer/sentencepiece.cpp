@@ -243,7 +243,6 @@ Result<std::string> train_sentencepiece(const SentencePieceTrainOptions& o) {
   };
   const auto b = [](bool v) { return std::string(v ? "true" : "false"); };
   add("input", inputs);
-  add("model_prefix", (o.output.parent_path() / ".spm-unused").string());  // required, never written
   add("vocab_size", std::to_string(o.vocab_size));
   add("model_type", o.model_type);
   add("character_coverage", std::to_string(o.character_coverage));

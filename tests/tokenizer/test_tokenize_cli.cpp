@@ -39,7 +39,7 @@ class TestTokenizeCli : public QObject {
                        .arg(i % 37).arg(i % 53).toUtf8());
     corpus.close();
     model_ = dir_.path() + "/tiny.model";
-    const Run r = kanana({"tokenizer", "train", "--input", corpus.fileName(), "--out", model_, "--vocab-size", "150",
+    const Run r = kanana({"tokenizer", "train", "--input", corpus.fileName(), "--out", model_, "--vocab-size", "400",
                           "--model-type", "bpe", "--byte-fallback", "--character-coverage", "1.0",
                           "--user-defined-symbols", "<|im_start|>,<|im_end|>"});
     QVERIFY2(r.code == 0, r.err.constData());
