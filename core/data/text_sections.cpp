@@ -33,7 +33,15 @@ void flush_paragraph(std::string* para, std::string* body) {
 
 }  // namespace
 
-std::vector<TextSection> split_numbered_sections(std::string_view text) {
+std::vector<TextSection> split_numbered_sections(std::string_view raw) {
+  // Renderers put no-break spaces after section numbers and in indents: treat them as spaces.
+  std::string normalized;
+  normalized.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '\xC2' && i + 1 < raw.size() && raw[i + 1] == '\xA0') { normalized.push_back(' '); ++i; }
+    else normalized.push_back(raw[i]);
+  }
+  const std::string_view text = normalized;
   std::vector<TextSection> out;
   TextSection* cur = nullptr;
   bool in_title = false;

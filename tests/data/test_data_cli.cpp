@@ -19,7 +19,7 @@ struct Run {
   QString out, err;
 };
 
-Run kanana(const QStringList& args) {
+Run run_kanana(const QStringList& args) {
   QProcess p;
   p.start(kanana::test::bin_path("kanana"), args);
   Run r;
@@ -74,7 +74,7 @@ class TestDataCli : public QObject {
           "{\"id\": 5, \"text\": \"한국어 문장도 네 어절 있음\"}\n");
     write(dir.filePath("recipe.json"), kRecipe);
     const QString out = dir.filePath("out");
-    auto r = kanana({"data", "filter", dir.filePath("in.jsonl"), "--out", out, "--recipe", dir.filePath("recipe.json"),
+    auto r = run_kanana({"data", "filter", dir.filePath("in.jsonl"), "--out", out, "--recipe", dir.filePath("recipe.json"),
                      "--threads", "2", "--quiet"});
     QVERIFY2(r.code == 0, qPrintable(r.err));
     const auto s = read_json(out + "/summary.json");
@@ -112,7 +112,7 @@ class TestDataCli : public QObject {
       in += "{\"text\": \"document number " + QByteArray::number(i % 100) + " says hello to the reader at kim" +
             QByteArray::number(i) + "@example.com\"}\n";
     write(dir.filePath("in.jsonl"), in);
-    auto scan = kanana({"data", "scan", dir.filePath("in.jsonl"), "--out", dir.filePath("scan"), "--no-lid", "--quiet"});
+    auto scan = run_kanana({"data", "scan", dir.filePath("in.jsonl"), "--out", dir.filePath("scan"), "--no-lid", "--quiet"});
     QVERIFY2(scan.code == 0, qPrintable(scan.err));
     const auto sig = read_jsonl(dir.filePath("scan/signals.jsonl"));
     QCOMPARE(sig.size(), 300);
@@ -120,7 +120,7 @@ class TestDataCli : public QObject {
     QVERIFY(sig[0]["signals"].toObject()["words"].toDouble() > 5);
     QCOMPARE(read_json(dir.filePath("scan/summary.json"))["languages"].toObject()["en"].toInt(), 300);
 
-    auto dedup = kanana({"data", "dedup", dir.filePath("in.jsonl"), "--out", dir.filePath("dedup"), "--threads", "2", "--quiet"});
+    auto dedup = run_kanana({"data", "dedup", dir.filePath("in.jsonl"), "--out", dir.filePath("dedup"), "--threads", "2", "--quiet"});
     QVERIFY2(dedup.code == 0, qPrintable(dedup.err));
     const auto ds = read_json(dir.filePath("dedup/summary.json"));
     QCOMPARE(ds["documents"].toInt(), 300);
@@ -132,7 +132,7 @@ class TestDataCli : public QObject {
     QCOMPARE(clusters[100]["cluster"].toInt(), clusters[0]["cluster"].toInt());
     QCOMPARE(read_jsonl(dir.filePath("dedup/kept.jsonl")).size(), ds["kept"].toInt());
 
-    auto pii = kanana({"data", "pii", dir.filePath("in.jsonl"), "--out", dir.filePath("pii"), "--quiet"});
+    auto pii = run_kanana({"data", "pii", dir.filePath("in.jsonl"), "--out", dir.filePath("pii"), "--quiet"});
     QVERIFY2(pii.code == 0, qPrintable(pii.err));
     QCOMPARE(read_json(dir.filePath("pii/summary.json"))["pii_by_type"].toObject()["email"].toInt(), 300);
     const auto anon = read_jsonl(dir.filePath("pii/anonymized.jsonl"));
@@ -142,14 +142,14 @@ class TestDataCli : public QObject {
   void usageErrorsExitTwo() {
     QTemporaryDir dir;
     write(dir.filePath("in.jsonl"), "{\"text\": \"x\"}\n");
-    QCOMPARE(kanana({"data", "filter", dir.filePath("in.jsonl")}).code, 2);                          // no --out
-    QCOMPARE(kanana({"data", "filter", "--out", dir.filePath("o")}).code, 2);                       // no input
-    QCOMPARE(kanana({"data", "scan", dir.filePath("in.jsonl"), "--out", dir.filePath("o"), "--threads", "x"}).code, 2);
-    QCOMPARE(kanana({"data", "scan", dir.filePath("in.jsonl"), "--out", dir.filePath("o"), "--format", "xml"}).code, 2);
-    QCOMPARE(kanana({"data", "pii", dir.filePath("in.jsonl"), "--out", dir.filePath("o"), "--skip", "ssn"}).code, 2);
+    QCOMPARE(run_kanana({"data", "filter", dir.filePath("in.jsonl")}).code, 2);                          // no --out
+    QCOMPARE(run_kanana({"data", "filter", "--out", dir.filePath("o")}).code, 2);                       // no input
+    QCOMPARE(run_kanana({"data", "scan", dir.filePath("in.jsonl"), "--out", dir.filePath("o"), "--threads", "x"}).code, 2);
+    QCOMPARE(run_kanana({"data", "scan", dir.filePath("in.jsonl"), "--out", dir.filePath("o"), "--format", "xml"}).code, 2);
+    QCOMPARE(run_kanana({"data", "pii", dir.filePath("in.jsonl"), "--out", dir.filePath("o"), "--skip", "ssn"}).code, 2);
     // A recipe error is a failure (exit 1) whose message names the field.
     write(dir.filePath("bad.json"), R"({"rules": [{"name": "a", "signal": "wrods", "min": 1}]})");
-    auto r = kanana({"data", "filter", dir.filePath("in.jsonl"), "--out", dir.filePath("o"), "--recipe", dir.filePath("bad.json"), "--quiet"});
+    auto r = run_kanana({"data", "filter", dir.filePath("in.jsonl"), "--out", dir.filePath("o"), "--recipe", dir.filePath("bad.json"), "--quiet"});
     QCOMPARE(r.code, 1);
     QVERIFY2(r.err.contains("rules[0].signal"), qPrintable(r.err));
   }
@@ -163,7 +163,7 @@ class TestDataCli : public QObject {
     write(dir.filePath("b.jsonl.gz"), QByteArray::fromHex("1f8b0800000000000003") + QByteArray(50, 'x'));
     write(dir.filePath("recipe.json"), kRecipe);
     const QString out = dir.filePath("out");
-    auto r = kanana({"data", "filter", dir.filePath("a.jsonl"), dir.filePath("b.jsonl.gz"), "--out", out,
+    auto r = run_kanana({"data", "filter", dir.filePath("a.jsonl"), dir.filePath("b.jsonl.gz"), "--out", out,
                      "--recipe", dir.filePath("recipe.json"), "--quiet"});
     QCOMPARE(r.code, 1);
     QVERIFY2(r.err.contains("b.jsonl.gz"), qPrintable(r.err));
