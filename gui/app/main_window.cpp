@@ -187,6 +187,16 @@ void MainWindow::saveWindowState() {
   if (index >= 0 && index < pageIds_.size()) settings->setValue(kPageKey, pageIds_.at(index));
 }
 
+void MainWindow::reportPluginFailures() {
+  const qsizetype failed = plugins_->failedPlugins().size();
+  if (failed == 0) return;
+  logDock_->show();
+  console_->filterModel()->setMinimumLevel(gui::LogLevel::Info);
+  statusBar()->showMessage(failed == 1 ? tr("1 plugin failed to load: see the log or Tools ▸ Plugins…")
+                                       : tr("%1 plugins failed to load: see the log or Tools ▸ Plugins…").arg(failed),
+                           15000);
+}
+
 bool MainWindow::saveScreenshot(const QString& file, QString* error) {
   const QPixmap pixmap = grab();
   if (pixmap.isNull() || !pixmap.save(file, "PNG")) {

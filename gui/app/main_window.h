@@ -38,6 +38,8 @@ class MainWindow : public QMainWindow {
   // saved on is gone; a sensible default size otherwise.
   void restoreWindowState();
   void saveWindowState();
+  // After start-up: if any plugin failed, show the log console and say so in the status bar.
+  void reportPluginFailures();
   // Render the window (without decorations) to a PNG.
   bool saveScreenshot(const QString& file, QString* error);
 

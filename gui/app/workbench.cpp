@@ -155,6 +155,7 @@ MainWindow* Workbench::createMainWindow() {
   window_ = std::make_unique<MainWindow>(context_.get(), plugins_.get(), log_.get());
   window_->addPages(plugins_->pages());
   window_->restoreWindowState();
+  window_->reportPluginFailures();
   return window_.get();
 }
 

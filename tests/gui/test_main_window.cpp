@@ -7,7 +7,10 @@
 #include <QDockWidget>
 #include <QImage>
 #include <QLabel>
+#include <QComboBox>
+#include <QLineEdit>
 #include <QSettings>
+#include <QSpinBox>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -16,7 +19,9 @@
 
 #include "log_console.h"
 #include "main_window.h"
+#include "plugin_manager_dialog.h"
 #include "plugin_table_model.h"
+#include "settings_dialog.h"
 #include "sdk/log_model.h"
 #include "sdk/plugin_manager.h"
 #include "sdk/workbench_context.h"
@@ -145,6 +150,38 @@ class TestMainWindow : public QObject {
     QVERIFY2(window->saveScreenshot(file, &error), qPrintable(error));
     const QImage image(file);
     QCOMPARE(image.size(), window->size() * window->devicePixelRatio());
+  }
+
+  void dialogsEditSettings() {
+    Workbench workbench(options("dialogs.ini"));
+    MainWindow* window = workbench.createMainWindow();
+    {
+      PluginManagerDialog dialog(workbench.pluginManager(), window);
+      dialog.show();
+      auto* hint = dialog.findChild<QLabel*>(QStringLiteral("restartHint"));
+      QVERIFY(hint && !hint->isVisible());
+      PluginTableModel* model = dialog.model();
+      QCOMPARE(model->rowCount(), int(workbench.pluginManager()->plugins().size()));
+      const int row = int(workbench.pluginManager()->plugins().indexOf(workbench.pluginManager()->plugin("fixture.base")));
+      QVERIFY(model->setData(model->index(row, 0), Qt::Unchecked, Qt::CheckStateRole));
+      QVERIFY(hint->isVisible());
+      QVERIFY(model->setData(model->index(row, 0), Qt::Checked, Qt::CheckStateRole));  // back: no restart needed
+      QVERIFY(!hint->isVisible());
+      if (qEnvironmentVariableIsSet("KANANA_GUI_TEST_SHOTS")) dialog.grab().save(QDir::tempPath() + "/kanana-plugins-dialog.png");
+    }
+    {
+      SettingsDialog dialog(workbench.settings(), window);
+      dialog.show();
+      QSignalSpy theme(&dialog, &SettingsDialog::themeChanged);
+      auto* combo = dialog.findChild<QComboBox*>();
+      combo->setCurrentIndex(combo->findData(QStringLiteral("dark")));
+      dialog.findChild<QSpinBox*>()->setValue(3);
+      if (qEnvironmentVariableIsSet("KANANA_GUI_TEST_SHOTS")) dialog.grab().save(QDir::tempPath() + "/kanana-settings-dialog.png");
+      dialog.save();
+      QCOMPARE(theme.count(), 1);
+      QCOMPARE(workbench.settings()->value(gui::settings_keys::kTheme).toString(), QStringLiteral("dark"));
+      QCOMPARE(workbench.context()->torchThreads(), 3);
+    }
   }
 
   void pluginTableTogglesArePersisted() {
