@@ -1,6 +1,6 @@
 // A page a plugin adds to the main window: a tab with a title, an icon and a sort order.
-// The widget is created lazily by the main window through `create` (so plugins that are
-// loaded headless, e.g. by tests or --list-plugins, never build widgets).
+// The widget is made by the main window through `create`, once every plugin is running;
+// plugins loaded without a window (tests, --list-plugins) never build widgets.
 #pragma once
 
 #include <QIcon>
