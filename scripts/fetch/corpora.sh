@@ -74,11 +74,11 @@ if [ ! -e "$stamp" ]; then
   repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
   kanana="${KANANA_BIN:-}"
   if [ -z "$kanana" ]; then
-    for cand in "$repo"/build/bin/kanana "$repo"/build-*/bin/kanana; do
-      [ -x "$cand" ] && { kanana="$cand"; break; }
+    # The first binary that has the command (an older build may predate it).
+    for cand in "$repo"/build/bin/kanana "$repo"/build-*/bin/kanana "$(command -v kanana || true)"; do
+      if [ -x "$cand" ] && "$cand" data import-demo --help >/dev/null 2>&1; then kanana="$cand"; break; fi
     done
   fi
-  [ -z "$kanana" ] && kanana="$(command -v kanana || true)"
   if [ -z "$kanana" ]; then
     echo "corpora.sh: raw data fetched; build the 'kanana' target and rerun to convert it to JSONL" >&2
     echo "           (or run: kanana data import-demo --cache \"$cache\")" >&2
