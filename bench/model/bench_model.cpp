@@ -36,13 +36,17 @@ std::vector<std::string> split(const std::string& s) {
 }
 
 std::string blas_in_use() {
+  // Full paths: Debian's libblas.so.3 is an alternative that may point at OpenBLAS or at the
+  // slow reference BLAS, and only the folder tells which.
   std::ifstream maps("/proc/self/maps");
   std::string line, found;
   for (; std::getline(maps, line);) {
+    const auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
     for (const char* lib : {"libopenblas", "libmkl", "libblis", "libblas.so"}) {
-      auto at = line.find(lib);
-      if (at != std::string::npos && found.find(line.substr(line.rfind('/') + 1)) == std::string::npos) {
-        found += (found.empty() ? "" : ", ") + line.substr(line.rfind('/') + 1);
+      if (path.find(lib) != std::string::npos && found.find(path) == std::string::npos) {
+        found += (found.empty() ? "" : ", ") + path;
       }
     }
   }
