@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "base/files.h"
@@ -52,6 +53,14 @@ Result<std::unique_ptr<EventWriter>> EventWriter::open(const std::filesystem::pa
       }
     }
   }
+  return writer;
+}
+
+Result<std::unique_ptr<EventWriter>> EventWriter::open_for_worker(const std::filesystem::path& run_dir) {
+  KANANA_ASSIGN_OR_RETURN(auto writer, open(run_dir / kEventsFileName));
+  const char* rank = std::getenv("RANK");
+  const char* world = std::getenv("WORLD_SIZE");
+  if (rank && world && std::atoi(world) > 1) writer->set_rank(std::atoll(rank));
   return writer;
 }
 

@@ -53,6 +53,9 @@ class EventWriter {
   // Opens (creating) the file for appending. If a previous writer died mid-line (SIGKILL),
   // the torn line is terminated first so the next event starts on a line of its own.
   static Result<std::unique_ptr<EventWriter>> open(const std::filesystem::path& path);
+  // For a worker started by a launcher: <run_dir>/events.jsonl, events stamped with $RANK
+  // when $WORLD_SIZE > 1 (torchrun's variables, set by every launcher).
+  static Result<std::unique_ptr<EventWriter>> open_for_worker(const std::filesystem::path& run_dir);
   ~EventWriter();
   EventWriter(const EventWriter&) = delete;
   EventWriter& operator=(const EventWriter&) = delete;

@@ -1,9 +1,11 @@
 #include "jobs/run_registry.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 
+#include "base/files.h"
 #include "base/strings.h"
 #include "jobs/local_launcher.h"
 
@@ -192,8 +194,14 @@ Result<RunRefresh> RunRegistry::refresh(int64_t run_id) {
   EventTailer tailer(path, meta.value("events_offset", uint64_t{0}), meta.value("events_line", int64_t{1}));
   auto batch = tailer.poll();
   if (!batch.is_ok() && batch.status().code() == StatusCode::kDataLoss) {
-    tailer = EventTailer(path);  // the file was replaced: read it again from the start
-    batch = tailer.poll();
+    if (h.target == TargetKind::kLocal || (h.target == TargetKind::kSlurm && h.target_info.host.empty())) {
+      tailer = EventTailer(path);  // the file was replaced: read it again from the start
+      batch = tailer.poll();
+    } else {
+      batch = EventBatch{};  // a remote mirror still catching up (refetched in pieces): wait
+      batch->next_offset = tailer.offset();
+      batch->next_line = tailer.line();
+    }
   }
   if (batch.is_ok()) {
     out.new_events = static_cast<int64_t>(batch->events.size());
@@ -268,6 +276,38 @@ Status RunRegistry::cancel(int64_t run_id) {
   KANANA_ASSIGN_OR_RETURN(JobHandle h, handle(run_id));
   KANANA_RETURN_IF_ERROR(make_launcher(h.target, options_)->cancel(h));
   return refresh(run_id).status();
+}
+
+Result<int64_t> RunRegistry::resume(int64_t run_id) {
+  KANANA_ASSIGN_OR_RETURN(store::RunRecord run, ws_.get_run(run_id));
+  if (!is_final(to_job_state(run.state))) {
+    return failed_precondition("run " + std::to_string(run_id) + " ('" + run.name + "') is " +
+                               store::run_state_name(run.state) + "; only an ended run can be resumed");
+  }
+  KANANA_ASSIGN_OR_RETURN(Json meta, parse_meta(run));
+  if (!meta.contains("spec")) return not_found("run " + std::to_string(run_id) + " has no recorded job spec to resume");
+  KANANA_ASSIGN_OR_RETURN(JobSpec spec, job_spec_from_json(meta["spec"], "run " + std::to_string(run_id) + " spec"));
+  KANANA_ASSIGN_OR_RETURN(JobHandle old, handle(run_id));
+  // Same folder as before, as the job saw it (a relative run_dir was resolved at launch).
+  spec.run_dir = old.run_dir;
+  if (old.target != TargetKind::kLocal) spec.local_dir = old.local_dir;
+  if (std::find(spec.command.begin(), spec.command.end(), "--resume") == spec.command.end()) {
+    spec.command.push_back("--resume");
+  }
+  auto launcher = make_launcher(spec.target.kind, options_);
+  // Where the old run's events end: the new run starts reading there.
+  KANANA_ASSIGN_OR_RETURN(fs::path events, launcher->sync_events(old));
+  std::string before = read_file(events).value_or(std::string());
+  KANANA_ASSIGN_OR_RETURN(JobHandle h, launcher->launch(spec));
+  KANANA_ASSIGN_OR_RETURN(int64_t id, record(spec, h));
+  KANANA_ASSIGN_OR_RETURN(store::RunRecord fresh, ws_.get_run(id));
+  KANANA_ASSIGN_OR_RETURN(Json fresh_meta, parse_meta(fresh));
+  fresh_meta["events_offset"] = before.size();
+  fresh_meta["events_line"] = 1 + std::count(before.begin(), before.end(), '\n');
+  fresh_meta["resumed_from"] = run_id;
+  KANANA_RETURN_IF_ERROR(ws_.set_run_meta(id, fresh_meta.dump()));
+  KANANA_RETURN_IF_ERROR(ws_.add_lineage({"run", run_id}, {"run", id}, "resumed").status());
+  return id;
 }
 
 Result<int64_t> RunRegistry::find(const std::string& id_or_dir) {

@@ -52,6 +52,11 @@ class RunRegistry {
   // Every queued or running run (call at start-up and on a timer).
   Result<std::vector<RunRefresh>> refresh_active();
   Status cancel(int64_t run_id);
+  // Relaunches a failed or cancelled run in the same folder with "--resume" added to its
+  // command (the trainer continues from its last checkpoint) and records it as a new run with
+  // lineage old run --resumed--> new run. The new run reads events.jsonl from where the old
+  // one stopped, so old checkpoints are not recorded twice.
+  Result<int64_t> resume(int64_t run_id);
 
   // "12" (an id) or a run folder (as the job sees it, or this machine's copy).
   Result<int64_t> find(const std::string& id_or_dir);

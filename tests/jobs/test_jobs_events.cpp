@@ -151,6 +151,29 @@ class TestJobsEvents : public QObject {
     QCOMPARE(rank1, 400);
   }
 
+  void workerWriterStampsRankFromEnvironment() {
+    QTemporaryDir tmp;
+    const fs::path dir = tmp.path().toStdString();
+    qputenv("RANK", "3");
+    qputenv("WORLD_SIZE", "4");
+    {
+      auto w = EventWriter::open_for_worker(dir);
+      QVERIFY(w.is_ok());
+      QVERIFY((*w)->metric(1, Json{{"loss", 1.0}}).is_ok());
+    }
+    qputenv("WORLD_SIZE", "1");
+    {
+      auto w = EventWriter::open_for_worker(dir);
+      QVERIFY((*w)->metric(2, Json{{"loss", 0.5}}).is_ok());
+    }
+    qunsetenv("RANK");
+    qunsetenv("WORLD_SIZE");
+    auto batch = read_events(dir / kEventsFileName);
+    QCOMPARE(batch->events.size(), size_t(2));
+    QCOMPARE(batch->events[0].json["rank"].get<int>(), 3);
+    QVERIFY(!batch->events[1].json.contains("rank"));
+  }
+
   void reopenAfterTornLineStartsFresh() {
     QTemporaryDir tmp;
     const fs::path path = fs::path(tmp.path().toStdString()) / kEventsFileName;

@@ -164,6 +164,46 @@ class TestJobsRegistry : public QObject {
     QCOMPARE((*ws)->get_run(*cancelled)->state, store::RunState::kCancelled);
   }
 
+  void resumeRelaunchesInTheSameFolder() {
+    QTemporaryDir tmp;
+    auto ws = store::Workspace::create(fs::path(tmp.path().toStdString()) / "ws", "jobs-test");
+    QVERIFY(ws.is_ok());
+    RunRegistry registry(**ws);
+    JobSpec spec;
+    spec.name = "resumable";
+    // First attempt: one checkpoint, then it hangs and gets SIGKILLed. With --resume: finishes.
+    spec.command = {"/bin/sh", "-c",
+                    "if [ \"$1\" = --resume ]; then "
+                    "echo '{\"type\":\"checkpoint\",\"step\":4,\"path\":\"checkpoints/step-4\"}' >> events.jsonl; "
+                    "echo '{\"type\":\"state\",\"state\":\"finished\"}' >> events.jsonl; exit 0; fi; "
+                    "echo '{\"type\":\"checkpoint\",\"step\":2,\"path\":\"checkpoints/step-2\"}' >> events.jsonl; "
+                    "exec sleep 30",
+                    "w"};
+    auto first = registry.launch(spec);
+    QVERIFY(first.is_ok());
+    auto h = registry.handle(*first);
+    const fs::path pids = fs::path(h->local_dir) / kPidsFileName;
+    for (int i = 0; i < 100 && !fs::exists(pids); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    QCOMPARE(::kill(std::stoi(std::string(trim(*read_file(pids)))), SIGKILL), 0);
+    QCOMPARE(refresh_until_final(registry, *first, 10).state, JobState::kFailed);
+    QCOMPARE((*ws)->list_checkpoints(*first)->size(), size_t(1));
+    QVERIFY(!registry.resume(*first + 100).is_ok());
+
+    auto second = registry.resume(*first);
+    QVERIFY2(second.is_ok(), second.status().to_string().c_str());
+    QVERIFY(*second != *first);
+    QCOMPARE(registry.handle(*second)->local_dir, h->local_dir);
+    QCOMPARE(registry.handle(*second)->command.back(), std::string("--resume"));
+    QCOMPARE(refresh_until_final(registry, *second, 10).state, JobState::kFinished);
+    auto cps = (*ws)->list_checkpoints(*second);
+    QCOMPARE(cps->size(), size_t(1));  // only the new one; step 2 stays with the first run
+    QCOMPARE((*cps)[0].step, int64_t(4));
+    auto edges = (*ws)->lineage_edges({"run", *second});
+    bool resumed = false;
+    for (const auto& e : *edges) resumed = resumed || (e.relation == "resumed" && e.src == store::NodeRef{"run", *first});
+    QVERIFY(resumed);
+  }
+
   void unreachableHostIsNotAFailure() {
     QTemporaryDir tmp;
     auto ws = store::Workspace::create(fs::path(tmp.path().toStdString()) / "ws", "jobs-test");
