@@ -93,6 +93,15 @@ Result<JobHandle> LocalLauncher::launch(const JobSpec& spec) {
     }
   }
   KANANA_RETURN_IF_ERROR(write_json_file(run_dir / "job_spec.json", job_spec_to_json(spec)));
+  // Evidence left by an earlier job in this folder (a resume) must be gone before launch()
+  // returns, or a poll right after would read the old job's ending as this one's.
+  for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name == kExitStatusFileName || name == kCancelRequestedFileName || name == kPidsFileName ||
+        name == kSupervisorPidFileName || (starts_with(name, "rank-") && (ends_with(name, ".exit") || ends_with(name, ".pid")))) {
+      fs::remove(entry.path(), ec);
+    }
+  }
 
   const int nproc = spec.resources.nproc_per_node;
   KANANA_ASSIGN_OR_RETURN(int port, find_free_port());

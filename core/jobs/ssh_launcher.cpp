@@ -219,7 +219,7 @@ Result<JobHandle> SshLauncher::launch(const JobSpec& spec) {
   s += "mkdir -p " + q_dir + " && cd " + q_dir + " || exit 1\n";
   s += "if [ -f supervisor.pid ] && [ ! -f exit_status.json ] && alive \"$(cat supervisor.pid)\" 0; then "
        "echo 'a job is still running in this folder' >&2; exit 3; fi\n";
-  s += "rm -f supervisor.pid exit_status.json\n";
+  s += "rm -f supervisor.pid exit_status.json cancel_requested pids rank-*.exit rank-*.pid\n";
   s += "cat > job_spec.json\n";  // the spec arrives on stdin
   s += "if command -v setsid >/dev/null 2>&1; then DETACH=setsid; else DETACH=; fi\n";
   s += "nohup $DETACH sh -c " + shell_quote(supervisor) + " kanana-supervisor > supervisor.log 2>&1 < /dev/null &\n";
