@@ -8,6 +8,7 @@
 #include "data/filters.h"
 #include "data/lang_id.h"
 #include "data/pipeline.h"
+#include "data/quality_classifier.h"
 #include "data/signals.h"
 
 namespace kanana::data {
@@ -320,6 +321,38 @@ Result<Json> run_pii_job(const CorpusJobOptions& o) {
   for (size_t t = 0; t < totals.size(); ++t) by_type[pii_type_name(static_cast<PiiType>(t))] = totals[t];
   run.summary["pii_by_type"] = by_type;
   run.summary["documents_with_pii"] = docs_with_pii;
+  return run.finish();
+}
+
+Result<Json> run_classify_job(const CorpusJobOptions& o) {
+  if (o.classifier_label.empty()) return invalid_argument("classify: no label to score (--label)");
+  KANANA_ASSIGN_OR_RETURN(auto model, QualityClassifier::load(o.classifier));
+  JobRun run(o, "classify");
+  KANANA_RETURN_IF_ERROR(run.open());
+  KANANA_ASSIGN_OR_RETURN(auto scores, OutFile::open(o.out_dir / "scores.jsonl"));
+  KANANA_ASSIGN_OR_RETURN(auto kept, OutFile::open(o.out_dir / "kept.jsonl"));
+  uint64_t kept_docs = 0;
+  const QualityClassifier* m = model.get();
+  KANANA_RETURN_IF_ERROR((run_pipeline<double>(
+      *run.reader, run.pipeline(), [&](const Document& d) { return m->score(d.text, o.classifier_label); },
+      [&](PipelineItem<double>& item) -> Status {
+        Json j = position(*run.reader, *item.raw);
+        if (!run.note(item)) { j["bad"] = item.bad->reason; j["keep"] = false; return scores->line(j.dump()); }
+        const bool keep = item.out >= o.classifier_threshold;
+        j["score"] = item.out;
+        j["keep"] = keep;
+        KANANA_RETURN_IF_ERROR(scores->line(j.dump()));
+        if (!keep) return Status::ok();
+        ++kept_docs;
+        return kept->line(kept_line(item));
+      })));
+  KANANA_RETURN_IF_ERROR(scores->commit());
+  KANANA_RETURN_IF_ERROR(kept->commit());
+  run.summary["model"] = o.classifier.string();
+  run.summary["label"] = o.classifier_label;
+  run.summary["threshold"] = o.classifier_threshold;
+  run.summary["kept"] = kept_docs;
+  run.summary["removed"] = run.documents - kept_docs;
   return run.finish();
 }
 

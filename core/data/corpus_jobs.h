@@ -26,6 +26,9 @@ struct CorpusJobOptions {
   std::filesystem::path recipe;        // filter: recipe file (default: the shipped kanana-web.json)
   DedupOptions dedup;
   PiiOptions pii;
+  std::filesystem::path classifier;    // classify: fastText model from train_quality_classifier
+  std::string classifier_label;        // classify: the label whose probability is the score ("hq")
+  double classifier_threshold = 0.5;   // classify: keep when score >= threshold
   size_t max_bad_lines_listed = 1000;  // summary.json lists the first N bad lines (all are counted)
   Progress* progress = nullptr;
   const CancelToken* cancel = nullptr;
@@ -36,5 +39,6 @@ Result<Json> run_scan_job(const CorpusJobOptions& options);
 Result<Json> run_filter_job(const CorpusJobOptions& options);
 Result<Json> run_dedup_job(const CorpusJobOptions& options);
 Result<Json> run_pii_job(const CorpusJobOptions& options);
+Result<Json> run_classify_job(const CorpusJobOptions& options);
 
 }  // namespace kanana::data

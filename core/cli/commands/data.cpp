@@ -9,6 +9,7 @@
 #include "data/corpus_jobs.h"
 #include "data/demo_import.h"
 #include "data/lang_id.h"
+#include "data/quality_classifier.h"
 
 namespace kanana::cli {
 namespace {
@@ -198,6 +199,65 @@ KANANA_COMMAND(data_import_demo) {
               std::printf("%-36s %8llu lines\n", file.c_str(), static_cast<unsigned long long>(n));
             for (const auto& s : rep->skipped) std::fprintf(stderr, "skipped: %s\n", s.c_str());
             std::printf("corpora written to %s\n", (o.cache / "corpora").string().c_str());
+            return kExitOk;
+          }};
+}
+
+KANANA_COMMAND(data_classify) {
+  return {.path = "data classify",
+          .summary = "score documents with a fastText quality classifier and keep those above a threshold",
+          .description = "Writes scores.jsonl (probability of --label per record), kept.jsonl and summary.json.\n"
+                         "Train the model with `kanana data classify-train`.",
+          .options = corpus_options({{.name = "model", .value_name = "FILE", .help = "fastText classifier (.bin)", .required = true},
+                                     {.name = "label", .value_name = "L", .help = "label whose probability is the score", .default_value = "hq"},
+                                     {.name = "threshold", .value_name = "P", .help = "keep when score >= P", .default_value = "0.5"}}),
+          .positional = {kPositionalHelp, 1, -1},
+          .run = [](const Args& a, Context& ctx) -> int {
+            return run_job(a, ctx, "classify", [&](data::CorpusJobOptions o) -> Result<data::CorpusJobOptions> {
+              o.classifier = a.get("model");
+              o.classifier_label = a.get("label");
+              KANANA_ASSIGN_OR_RETURN(o.classifier_threshold, a.get_double("threshold"));
+              if (o.classifier_threshold < 0 || o.classifier_threshold > 1) return invalid_argument("--threshold must be in [0, 1]");
+              return o;
+            }, &data::run_classify_job);
+          }};
+}
+
+KANANA_COMMAND(data_classify_train) {
+  return {.path = "data classify-train",
+          .summary = "train a fastText quality classifier from labelled JSONL and report held-out precision/recall",
+          .options = {{.name = "out", .value_name = "FILE", .help = "model file to write (.bin)", .required = true, .short_name = 'o'},
+                      {.name = "text-field", .value_name = "F", .help = "text field", .default_value = "text"},
+                      {.name = "label-field", .value_name = "F", .help = "label field", .default_value = "label"},
+                      {.name = "held-out", .value_name = "X", .help = "fraction kept for evaluation", .default_value = "0.1"},
+                      {.name = "epoch", .value_name = "N", .help = "training epochs", .default_value = "10"},
+                      {.name = "threads", .value_name = "N", .help = "training threads", .default_value = "1"}},
+          .positional = {"DATA.jsonl", 1, 1},
+          .run = [](const Args& a, Context& ctx) -> int {
+            data::ClassifierTrainOptions o;
+            o.data = a.positional()[0];
+            o.model_out = a.get("out");
+            o.text_field = a.get("text-field");
+            o.label_field = a.get("label-field");
+            auto held = a.get_double("held-out");
+            auto epoch = a.get_int("epoch");
+            auto threads = a.get_int("threads");
+            if (!held.is_ok()) return report_error(held.status(), true);
+            if (!epoch.is_ok() || *epoch < 1) return report_error(invalid_argument("--epoch must be a positive integer"), true);
+            if (!threads.is_ok() || *threads < 1) return report_error(invalid_argument("--threads must be a positive integer"), true);
+            o.held_out = *held;
+            o.epoch = static_cast<int>(*epoch);
+            o.threads = static_cast<int>(*threads);
+            o.cancel = ctx.cancel;
+            auto rep = data::train_quality_classifier(o);
+            if (!rep.is_ok()) return report_error(rep.status(), rep.status().code() == StatusCode::kInvalidArgument);
+            std::printf("trained on %llu documents, evaluated on %llu (%llu skipped); accuracy %.4f\n",
+                        static_cast<unsigned long long>(rep->train_docs), static_cast<unsigned long long>(rep->eval_docs),
+                        static_cast<unsigned long long>(rep->skipped), rep->accuracy);
+            for (const auto& [label, m] : rep->labels)
+              std::printf("  %-16s precision %.4f recall %.4f f1 %.4f (support %llu)\n", label.c_str(), m.precision, m.recall,
+                          m.f1, static_cast<unsigned long long>(m.support));
+            std::printf("model: %s\n", o.model_out.string().c_str());
             return kExitOk;
           }};
 }
