@@ -67,7 +67,7 @@ class TestHfBpe : public QObject {
     QVERIFY2(loaded.is_ok(), loaded.status().to_string().c_str());
     const auto& tokenizer = **loaded;
 
-    std::vector<std::string> cases = test::generated_bpe_cases(4000, model == "llama3" ? 7 : 11);
+    std::vector<std::string> cases = test::generated_bpe_cases(3000, model == "llama3" ? 7 : 11);
     const auto real = test::real_text_cases(test::data_cache(), 2000);
     cases.insert(cases.end(), real.begin(), real.end());
     QTemporaryDir dir;
