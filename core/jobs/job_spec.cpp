@@ -166,7 +166,8 @@ Result<JobSpec> job_spec_from_json(const Json& json, const std::string& origin) 
     if (!json["recipe"].is_object()) return r.field_error("recipe", "must be an object");
     s.recipe = json["recipe"];
   }
-  KANANA_ASSIGN_OR_RETURN(s.run_dir, r.get_string("run_dir"));
+  // May be omitted: RunRegistry::launch puts the run under the workspace's runs/ folder.
+  KANANA_GET_OR(s.run_dir, r.get_string_or("run_dir", "", &e_));
   KANANA_GET_OR(s.local_dir, r.get_string_or("local_dir", "", &e_));
   KANANA_GET_OR(s.workdir, r.get_string_or("workdir", "", &e_));
   if (r.has("env")) {
@@ -208,7 +209,9 @@ Result<JobSpec> job_spec_from_json(const Json& json, const std::string& origin) 
     KANANA_GET_OR(t.kanana_binary, tr.get_string_or("kanana_binary", "", &e_));
     KANANA_ASSIGN_OR_RETURN(t.ssh_options, get_string_list(tr, "ssh_options"));
   }
-  Status valid = s.validate();
+  JobSpec check = s;
+  if (check.run_dir.empty()) check.run_dir = "(chosen at launch)";
+  Status valid = check.validate();
   if (!valid.is_ok()) {
     std::string m = valid.message();
     if (m.rfind("job spec: ", 0) == 0) m = m.substr(10);

@@ -8,7 +8,8 @@
 //   "name": "tiny-pretrain", "kind": "pretrain",
 //   "command": ["kanana", "train", "--recipe", "recipe.json", "--run-dir", "{run_dir}"],
 //   "recipe_path": "recipes/tiny.json", "recipe": {...},          // optional
-//   "run_dir": "/abs/or/relative/run/folder",   // on the target (absolute for ssh/slurm hosts)
+//   "run_dir": "/abs/or/relative/run/folder",   // on the target (absolute for ssh/slurm hosts);
+//                                        // may be omitted when launched through RunRegistry
 //   "local_dir": "",                     // this machine's folder for job.json and a copy of
 //                                        // events.jsonl when the run lives elsewhere (ssh)
 //   "workdir": "",                       // cwd of the ranks; default: run_dir
