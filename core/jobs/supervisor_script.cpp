@@ -44,10 +44,18 @@ std::string supervisor_script(const SupervisorPlan& p) {
   s += "for k in " + ranks + "; do while [ ! -f rank-$k.pid ] && [ ! -f rank-$k.exit ]; do sleep 0.05 2>/dev/null || sleep 1; done; done\n";
   s += "cat rank-*.pid 2>/dev/null | tr '\\n' ' ' > pids.tmp; mv -f pids.tmp pids\n";
   s += "failed_rank=-1; fail_code=0\n";
+  s += "lost=0\n";
   s += "while :; do\n";
-  s += "  done_n=0\n";
+  // The run folder was deleted under us: nobody can read what we would record.
+  s += "  [ -d \"$RUN\" ] || exit 1\n";
+  s += "  done_n=0; gone=0\n";
   s += "  for k in " + ranks + "; do\n";
-  s += "    [ -f rank-$k.exit ] || continue\n";
+  s += "    if [ ! -f rank-$k.exit ]; then\n";
+  // A rank whose wrapper was killed never gets an exit file: after ~10 s of its process being
+  // gone, record it as lost (255) so the supervisor still finishes.
+  s += "      kill -0 \"$(cat rank-$k.pid 2>/dev/null || echo 0)\" 2>/dev/null || gone=$((gone + 1))\n";
+  s += "      continue\n";
+  s += "    fi\n";
   s += "    done_n=$((done_n + 1))\n";
   s += "    c=$(cat rank-$k.exit)\n";
   s += "    if [ \"$c\" != 0 ] && [ $failed_rank = -1 ]; then\n";
@@ -57,6 +65,8 @@ std::string supervisor_script(const SupervisorPlan& p) {
   s += "    fi\n";
   s += "  done\n";
   s += "  [ $done_n = " + std::to_string(p.nproc) + " ] && break\n";
+  s += "  if [ $gone -gt 0 ]; then lost=$((lost + 1)); else lost=0; fi\n";
+  s += "  if [ $lost -ge 50 ]; then for k in " + ranks + "; do [ -f rank-$k.exit ] || echo 255 > rank-$k.exit; done; fi\n";
   s += "  if [ $stop_at != 0 ] && [ $killed = 0 ] && [ $(( $(date +%s) - stop_at )) -ge " +
        std::to_string(p.cancel_grace_s) + " ]; then killed=1; signal_ranks KILL; fi\n";
   s += "  sleep 0.2 2>/dev/null || sleep 1\n";

@@ -232,6 +232,24 @@ class TestJobsLocal : public QObject {
     QVERIFY(!fs::exists(run / "pwned"));
   }
 
+  void supervisorEndsWhenItsRunFolderIsDeleted() {
+    QTemporaryDir tmp;
+    const fs::path run = fs::path(tmp.path().toStdString()) / "run-deleted";
+    LocalLauncher launcher;
+    auto h = launcher.launch(sh_job(run, "exec sleep 30"));
+    QVERIFY(h.is_ok());
+    auto pids = rank_pids(run);
+    QCOMPARE(pids.size(), size_t(1));
+    fs::remove_all(run);
+    ::kill(static_cast<pid_t>(pids[0]), SIGKILL);
+    bool ended = false;
+    for (int i = 0; i < 100 && !ended; ++i) {
+      ended = !process_alive(h->pid, h->pid_start_time);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    QVERIFY(ended);  // no supervisor left looping over a folder that is gone
+  }
+
   void refusesASecondJobInARunningFolder() {
     QTemporaryDir tmp;
     const fs::path run = fs::path(tmp.path().toStdString()) / "run-busy";
