@@ -3,6 +3,7 @@
 
 #include <fasttext/fasttext.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -26,7 +27,10 @@ Result<std::unique_ptr<LanguageIdentifier>> LanguageIdentifier::load(const std::
 
 std::vector<LanguageIdentifier::Prediction> LanguageIdentifier::predict_top(std::string_view text, int k) const {
   // fastText reads one line: newlines would end the input early, so they become spaces.
-  std::string line(text.substr(0, 1 << 16));
+  // The first few KB decide the language; more text only costs time (fastText is linear).
+  size_t cut = std::min<size_t>(text.size(), 4096);
+  while (cut < text.size() && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  std::string line(text.substr(0, cut));
   for (char& c : line) if (c == '\n' || c == '\r') c = ' ';
   line.push_back('\n');
   std::istringstream in(line);
