@@ -152,7 +152,7 @@ Result<PackResult> pack(const std::vector<fs::path>& inputs, std::shared_ptr<con
     return invalid_argument("--val-fraction must be in [0, 1), got " + std::to_string(options.val_fraction));
   if (options.add_eos && !tokenizer->eos_id())
     return invalid_argument("the tokenizer has no EOS token to separate documents; give it one "
-                            "(tokenizer_config.json) or pack without EOS");
+                            "(tokenizer_config.json) or pack without EOS (--no-eos)");
   if (options.add_bos && !tokenizer->bos_id())
     return invalid_argument("--add-bos: the tokenizer has no BOS token");
   if (options.chunk_records == 0) return invalid_argument("pack: chunk_records must be > 0");

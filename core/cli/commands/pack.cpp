@@ -59,6 +59,7 @@ KANANA_COMMAND(data_pack) {
                       {.name = "shard-tokens", .value_name = "N", .help = "rotate shards at this many tokens", .default_value = "268435456"},
                       {.name = "threads", .value_name = "N", .help = "tokenizer threads (0 = all cores)", .default_value = "0"},
                       {.name = "add-bos", .help = "prepend BOS to every document"},
+                      {.name = "no-eos", .help = "do not append EOS (for tokenizers without one; documents then run together)"},
                       {.name = "source-name", .value_name = "NAME", .help = "name mixtures use for this source (default: OUT's name)"},
                       {.name = "overwrite", .help = "replace an existing pack in OUT"}},
           .positional = {"INPUT...", 1, -1},
@@ -80,6 +81,7 @@ KANANA_COMMAND(data_pack) {
             o.threads = int(*threads);
             o.val_fraction = *val;
             o.add_bos = args.flag("add-bos");
+            o.add_eos = !args.flag("no-eos");
             o.overwrite = args.flag("overwrite");
             o.source_name = args.get("source-name");
             o.tokenizer_path = std::filesystem::absolute(args.get("tokenizer")).lexically_normal().string();
