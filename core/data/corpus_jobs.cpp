@@ -171,6 +171,9 @@ Result<Json> run_scan_job(const CorpusJobOptions& o) {
 Result<Json> run_filter_job(const CorpusJobOptions& o) {
   JobRun run(o, "filter");
   const fs::path recipe_path = o.recipe.empty() ? default_recipe_path() : o.recipe;
+  if (o.recipe.empty() && !fs::exists(recipe_path))
+    return not_found("the default filter recipe was not found at " + recipe_path.string() +
+                     " (set KANANA_SOURCE_DIR to the source tree, or pass --recipe FILE)");
   KANANA_ASSIGN_OR_RETURN(auto recipe, load_filter_recipe(recipe_path));
   std::unique_ptr<LanguageIdentifier> lid;
   if (recipe.needs_language_id()) {

@@ -5,7 +5,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace kanana::data {
 namespace {
@@ -74,15 +76,24 @@ size_t match_rrn(std::string_view s, size_t i, bool checksum) {
 size_t match_card(std::string_view s, size_t i) {
   if (!dig(s[i]) || !left_num_ok(s, i)) return 0;
   std::string digits;
+  std::vector<size_t> groups{0};
   size_t e = i, last_digit_end = i;
   while (e < s.size() && digits.size() < 20) {
-    if (dig(s[e])) { digits.push_back(s[e]); ++e; last_digit_end = e; continue; }
-    if ((s[e] == ' ' || s[e] == '-') && e + 1 < s.size() && dig(s[e + 1]) && dig(s[e - 1])) { ++e; continue; }
+    if (dig(s[e])) { digits.push_back(s[e]); ++groups.back(); ++e; last_digit_end = e; continue; }
+    if ((s[e] == ' ' || s[e] == '-') && e + 1 < s.size() && dig(s[e + 1]) && dig(s[e - 1])) { groups.push_back(0); ++e; continue; }
     break;
   }
-  // Trim trailing digits one group at a time is overkill: require the whole run to be a card.
   e = last_digit_end;
   if (digits.size() < 13 || digits.size() > 19 || !right_num_ok(s, e)) return 0;
+  // Issuer ranges start with 2–6 (Mastercard, Amex/Diners, Visa, Mastercard, Discover/UnionPay).
+  if (digits[0] < '2' || digits[0] > '6') return 0;
+  // Separated numbers must be grouped the way cards print: 4-4-4-4(-3), 4-6-5 or 4-6-4.
+  if (groups.size() > 1) {
+    const bool fours = std::all_of(groups.begin(), groups.end() - 1, [](size_t g) { return g == 4; }) && groups.back() >= 1 &&
+                       groups.back() <= 4;
+    const bool amex = groups.size() == 3 && groups[0] == 4 && groups[1] == 6 && (groups[2] == 5 || groups[2] == 4);
+    if (!fours && !amex) return 0;
+  }
   if (!luhn_valid(digits)) return 0;
   return e;
 }
@@ -90,26 +101,34 @@ size_t match_card(std::string_view s, size_t i) {
 size_t match_ipv4(std::string_view s, size_t i) {
   if (!dig(s[i]) || !left_num_ok(s, i)) return 0;
   size_t e = i;
+  bool multi_digit = false;
   for (int part = 0; part < 4; ++part) {
     if (part > 0) { if (e >= s.size() || s[e] != '.') return 0; ++e; }
     std::string d;
     const size_t n = read_digits(s, e, 4, &d);
     if (n == 0 || n > 3 || std::stoi(d) > 255 || (n > 1 && d[0] == '0')) return 0;
     e += n;
+    if (n > 1) multi_digit = true;
   }
   if (!right_num_ok(s, e)) return 0;
+  // "6.3.4.6" is far more often a manual's section number than an address.
+  if (!multi_digit) return 0;
   return e;
 }
 
 size_t match_ipv6(std::string_view s, size_t i) {
   if (!(hex(s[i]) || s[i] == ':') || !left_ok(s, i) || (i > 0 && s[i - 1] == ':')) return 0;
-  size_t e = i, colons = 0, hexes = 0;
+  size_t e = i, colons = 0;
   while (e < s.size() && (hex(s[e]) || s[e] == ':' || (s[e] == '.' && colons >= 2)) && e - i < 45) {
-    if (s[e] == ':') ++colons; else if (hex(s[e])) ++hexes;
+    if (s[e] == ':') ++colons;
     ++e;
   }
   while (e > i && (s[e - 1] == '.' || (s[e - 1] == ':' && !(e >= i + 2 && s[e - 2] == ':')))) --e;
-  if (colons < 2 || hexes < 2 || !right_ok(s, e)) return 0;
+  // At least two non-empty groups: "1954::" or "a::" are not addresses worth hiding.
+  size_t groups = 0;
+  for (size_t k = i; k < e; ++k)
+    if (s[k] != ':' && (k == i || s[k - 1] == ':')) ++groups;
+  if (colons < 2 || groups < 2 || !right_ok(s, e)) return 0;
   const std::string cand(s.substr(i, e - i));
   if (cand.find("::") == std::string::npos && colons != 7 && cand.find('.') == std::string::npos) return 0;
   unsigned char buf[16];

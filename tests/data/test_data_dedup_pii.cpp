@@ -114,7 +114,8 @@ class TestDataDedupPii : public QObject {
     // Luhn-invalid card number, impossible RRN dates (Feb 30, month 13), gender digit 9,
     // a version number, a plain year range, a non-Korean 0-prefixed number, an invalid IP.
     const std::string text = "카드 4111 1111 1111 1112, 번호 900230-1234567, 991301-2345678, 900101-9234567, "
-                             "version 1.2.3.4.5, 1999-2004, 300.1.2.3, 12:30:45, std::vector";
+                             "version 1.2.3.4.5, 1999-2004, 300.1.2.3, 12:30:45, std::vector, section 6.3.4.6, 1954::, "
+                             "list 133 160 8232 8233";
     auto r = anonymize_pii(text);
     QCOMPARE(r.text, text);
     QVERIFY(r.spans.empty());
