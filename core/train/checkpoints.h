@@ -1,0 +1,69 @@
+// Training checkpoints: <run_dir>/checkpoints/step-XXXXXXX/ holding
+//   config.json, generation_config.json, model.safetensors   Hugging Face layout (model::save_model)
+//   optimizer.safetensors   AdamW moments "exp_avg.<param>", "exp_avg_sq.<param>"
+//   trainer_state.json      step, tokens, optimizer steps, data cursor, RNG state, recipe hash
+//   checksums.json          FNV-1a 64 of every other file (written last)
+// The folder is written as checkpoints/.tmp-step-XXXXXXX and renamed when complete, so a
+// folder named step-* is either whole or was damaged afterwards; damage is caught by the
+// checksums on resume, which then falls back to the previous checkpoint with a log line.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/json.h"
+#include "base/status.h"
+#include "model/llama.h"
+#include "safetensors/safetensors.h"
+#include "train/optimizer.h"
+
+namespace kanana::train {
+
+struct TrainerState {
+  int64_t step = 0;             // global batches consumed (including skipped ones)
+  int64_t tokens = 0;           // target tokens trained on, all ranks
+  int64_t optimizer_steps = 0;  // AdamW updates applied (skipped NaN steps excluded)
+  int64_t skipped_steps = 0;
+  Json data_cursor;             // MixtureSampler::cursor()
+  std::string rng_state;        // hex of the CPU generator state
+  std::string recipe_hash;
+  Json to_json() const;
+  static Result<TrainerState> from_json(const Json& json, const std::string& origin);
+};
+
+std::filesystem::path checkpoints_dir(const std::filesystem::path& run_dir);
+std::string checkpoint_name(int64_t step);  // "step-0000042"
+
+// Writes the checkpoint atomically and deletes the oldest step-* folders beyond keep_last.
+Result<std::filesystem::path> save_training_checkpoint(const std::filesystem::path& run_dir,
+                                                       model::LlamaForCausalLM& model, const AdamW& optimizer,
+                                                       const TrainerState& state, int64_t keep_last);
+
+// step-* folders, newest first.
+std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path& run_dir);
+// Recomputes every checksum; kDataLoss naming the file that differs or is missing.
+Status verify_checkpoint(const std::filesystem::path& dir);
+
+struct ResumePoint {
+  std::filesystem::path dir;
+  TrainerState state;
+  std::vector<std::string> messages;  // "checkpoint step-0000020 is corrupt (...); falling back to step-0000010"
+};
+// Newest checkpoint that verifies; nullopt when there is none at all; an error when every
+// one is corrupt (the message lists them).
+Result<std::optional<ResumePoint>> find_resume_point(const std::filesystem::path& run_dir);
+
+// Copies weights and optimizer moments from `dir` into the live model/optimizer.
+Status restore_training_checkpoint(const std::filesystem::path& dir, model::LlamaForCausalLM& model,
+                                   AdamW& optimizer, const TrainerState& state);
+
+// CPU generator state <-> hex.
+std::string cpu_rng_state();
+Status set_cpu_rng_state(const std::string& hex);
+
+}  // namespace kanana::train

@@ -1,0 +1,84 @@
+// AdamW with independent (Kanana) or coupled (PyTorch) weight decay; see optimizer.h.
+#include "train/optimizer.h"
+
+#include <cmath>
+
+namespace kanana::train {
+
+Result<WeightDecayMode> parse_weight_decay_mode(const std::string& name) {
+  if (name == "independent") return WeightDecayMode::kIndependent;
+  if (name == "coupled") return WeightDecayMode::kCoupled;
+  return invalid_argument("weight decay mode '" + name + "' is not one of: independent, coupled");
+}
+
+const char* weight_decay_mode_name(WeightDecayMode mode) {
+  return mode == WeightDecayMode::kIndependent ? "independent" : "coupled";
+}
+
+AdamW::AdamW(std::vector<std::pair<std::string, torch::Tensor>> params, AdamWOptions options)
+    : params_(std::move(params)), options_(options) {
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, p] : params_) {
+    exp_avg_.push_back(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+    exp_avg_sq_.push_back(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+  }
+}
+
+void AdamW::step(double lr) {
+  torch::NoGradGuard no_grad;
+  ++step_;
+  const double bias1 = 1.0 - std::pow(options_.beta1, double(step_));
+  const double bias2 = 1.0 - std::pow(options_.beta2, double(step_));
+  const double step_size = lr / bias1;
+  const double bias2_sqrt = std::sqrt(bias2);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    torch::Tensor p = params_[i].second;
+    const torch::Tensor& g = p.grad();
+    if (!g.defined()) continue;
+    const bool decay = options_.weight_decay != 0 && !(options_.skip_1d_decay && p.dim() < 2);
+    if (decay) {
+      const double factor = options_.decay_mode == WeightDecayMode::kIndependent
+                                ? options_.weight_decay
+                                : lr * options_.weight_decay;
+      p.mul_(1.0 - factor);
+    }
+    exp_avg_[i].lerp_(g, 1.0 - options_.beta1);
+    exp_avg_sq_[i].mul_(options_.beta2).addcmul_(g, g, 1.0 - options_.beta2);
+    torch::Tensor denom = (exp_avg_sq_[i].sqrt() / bias2_sqrt).add_(options_.eps);
+    p.addcdiv_(exp_avg_[i], denom, -step_size);
+  }
+}
+
+void AdamW::zero_grad() {
+  for (auto& [name, p] : params_) {
+    if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
+  }
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> AdamW::state_tensors() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    out.emplace_back("exp_avg." + params_[i].first, exp_avg_[i]);
+    out.emplace_back("exp_avg_sq." + params_[i].first, exp_avg_sq_[i]);
+  }
+  return out;
+}
+
+Status AdamW::load_state(const std::function<Result<torch::Tensor>(const std::string&)>& lookup, int64_t step) {
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    for (auto* pair : {&exp_avg_, &exp_avg_sq_}) {
+      const std::string name = (pair == &exp_avg_ ? "exp_avg." : "exp_avg_sq.") + params_[i].first;
+      KANANA_ASSIGN_OR_RETURN(torch::Tensor t, lookup(name));
+      torch::Tensor& dst = (*pair)[i];
+      if (t.sizes() != dst.sizes())
+        return data_loss("optimizer state '" + name + "' has shape " + c10::str(t.sizes()) + ", parameter has " +
+                         c10::str(dst.sizes()));
+      dst.copy_(t);
+    }
+  }
+  step_ = step;
+  return Status::ok();
+}
+
+}  // namespace kanana::train
