@@ -73,7 +73,7 @@ DataInspectorPage::DataInspectorPage(gui::WorkbenchContext* context, QWidget* pa
   table_->setAlternatingRowColors(true);
   table_->installEventFilter(this);
   viewFilter_ = new QLabel(tr("Showing all documents"));
-  viewFilter_->setStyleSheet(QStringLiteral("color: palette(mid);"));
+  viewFilter_->setStyleSheet(QStringLiteral("color: #555;"));
 
   docHeader_ = new QLabel(tr("Select a document to read it."));
   docHeader_->setWordWrap(true);
@@ -169,7 +169,8 @@ QWidget* DataInspectorPage::buildToolbar() {
   });
   status_ = new QLabel(tr("No corpus open"));
   progress_ = new QProgressBar;
-  progress_->setMaximumWidth(160);
+  progress_->setFixedWidth(150);
+  progress_->setTextVisible(true);
   progress_->setFormat(tr("signals %p%"));
   keepRate_ = new QLabel;
   keepRate_->setStyleSheet(QStringLiteral("font-weight: 600;"));
@@ -364,11 +365,8 @@ bool DataInspectorPage::openCorpus(const QString& path, QString* error) {
   model_ = std::make_unique<DocumentTableModel>(index_.get(), cache_.get(), filter_.get());
   table_->setModel(model_.get());
   table_->horizontalHeader()->resizeSection(DocumentTableModel::kNumber, 70);
-  for (int c = DocumentTableModel::kLanguage; c < DocumentTableModel::kRule; ++c) table_->horizontalHeader()->resizeSection(c, 64);
-  table_->horizontalHeader()->resizeSection(DocumentTableModel::kNumber, 56);
-  table_->horizontalHeader()->resizeSection(DocumentTableModel::kLanguage, 44);
-  table_->horizontalHeader()->resizeSection(DocumentTableModel::kRule, 150);
-  table_->horizontalHeader()->resizeSection(DocumentTableModel::kCluster, 100);
+  const int widths[DocumentTableModel::kColumnCount] = {56, 44, 60, 58, 62, 72, 70, 150, 110, 40};
+  for (int c = 0; c < DocumentTableModel::kColumnCount; ++c) table_->horizontalHeader()->resizeSection(c, widths[c]);
   // The open document's header says "signals pending" until its row is computed.
   connect(cache_.get(), &SignalsCache::rowsReady, this, [this](qint64 first, qint64 last) {
     if (currentRow_ >= first && currentRow_ <= last && viewerPending_) showDocument(currentRow_);
@@ -550,7 +548,13 @@ void DataInspectorPage::labelCurrent(bool good) {
   if (!labels_ || currentRow_ < 0) return;
   auto doc = index_->document(currentRow_);
   if (!doc.is_ok()) return;
+  // The workspace may have changed (or appeared) since the corpus was opened.
   QString error;
+  const QString path = LabelStore::defaultPath(context_ ? context_->workspacePath() : QString(), index_->path());
+  if (labels_->path() != path && !labels_->open(path, index_->path(), &error)) {
+    QMessageBox::warning(this, tr("Label"), error);
+    return;
+  }
   if (!labels_->label(currentRow_, doc->id.line, QString::fromStdString(doc->source_id), good,
                       QString::fromUtf8(doc->text.data(), qsizetype(doc->text.size())), &error)) {
     QMessageBox::warning(this, tr("Label"), error);

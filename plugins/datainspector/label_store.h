@@ -15,13 +15,15 @@ namespace kanana::datainspector {
 
 class LabelStore {
  public:
-  // Where labels go: <workspace>/labels/quality-labels.jsonl, or next to the corpus
-  // (<corpus>.labels.jsonl) without a workspace.
+  // Where labels go: <workspace>/labels/quality-labels.jsonl, or without a workspace
+  // <app data>/labels/<corpus file name>.labels.jsonl; never inside the corpus folder
+  // (the demo workspace registers every JSONL there as a dataset).
   static QString defaultPath(const QString& workspacePath, const QString& corpusPath);
 
-  // Opens (creating folders) and reads existing labels for `corpusPath`.
+  // Reads existing labels for `corpusPath`; the file (and its folder) is created only by
+  // the first label() call, so opening a corpus leaves no trace.
   bool open(const QString& path, const QString& corpusPath, QString* error);
-  QString path() const { return file_.fileName(); }
+  QString path() const { return path_; }
 
   bool label(qint64 row, quint64 line, const QString& sourceId, bool good, const QString& text, QString* error);
   // 1 good, 0 bad, -1 unlabelled.
@@ -30,6 +32,7 @@ class LabelStore {
   int goodCount() const;
 
  private:
+  QString path_;
   QFile file_;
   QString corpus_;
   QHash<qint64, int> labels_;

@@ -310,6 +310,7 @@ class TestDataInspector : public QObject {
       LabelStore store;
       QString error;
       QVERIFY2(store.open(path, corpus_, &error), qPrintable(error));
+      QVERIFY(!QFile::exists(path));  // opening alone writes nothing
       QVERIFY(store.label(3, 4, "doc-3", true, "text three", &error));
       // Readable by someone else before the store is closed.
       QFile f(path);
