@@ -83,7 +83,7 @@ class TestShardsCli : public QObject {
     {
       std::ofstream out(corpus), txt(root_ / "t.txt");
       for (int i = 0; i < 200; ++i) {
-        const std::string s = test::ko_en_sentence(rng, i % 3 == 0, 6 + int(rng() % 8));
+        const std::string s = kanana::shards::test::ko_en_sentence(rng, i % 3 == 0, 6 + int(rng() % 8));
         out << Json{{"body", s}}.dump() << "\n";
         txt << s << "\n";
       }
@@ -91,7 +91,7 @@ class TestShardsCli : public QObject {
     tok::SentencePieceTrainOptions opts;
     opts.input = {root_ / "t.txt"};
     opts.output = root_ / "t.model";
-    opts.vocab_size = 300;
+    opts.vocab_size = 500;
     opts.byte_fallback = true;
     opts.hard_vocab_limit = false;
     opts.num_threads = 1;
