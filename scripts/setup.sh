@@ -61,13 +61,7 @@ case "$blas" in
 esac
 say "BLAS: $blas"
 
-# --- 2. Demo data --------------------------------------------------------------------
-if [ $do_data -eq 1 ]; then
-  say "demo data -> ${KANANA_DATA_CACHE:-$HOME/.cache/kanana-workbench}"
-  "$root/scripts/fetch-demo-data.sh" || die "fetching the demo data failed (see above)"
-fi
-
-# --- 3. Build ------------------------------------------------------------------------
+# --- 2. Build ------------------------------------------------------------------------
 if [ $do_build -eq 1 ]; then
   export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
   export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
@@ -81,3 +75,11 @@ if [ $do_build -eq 1 ]; then
   cmake --build "$build_dir" -j "$jobs" || die "build failed"
   say "build took $(( $(date +%s) - start )) s"
 fi
+
+# --- 3. Demo data (after the build: `kanana data import-demo` converts the corpora) ---
+if [ $do_data -eq 1 ]; then
+  say "demo data -> ${KANANA_DATA_CACHE:-$HOME/.cache/kanana-workbench}"
+  [ -x "$build_dir/bin/kanana" ] && export KANANA_BIN="$build_dir/bin/kanana"
+  "$root/scripts/fetch-demo-data.sh" || die "fetching the demo data failed (see above)"
+fi
+
