@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     if (!allSignals) QTimer::singleShot(screen < 0 ? 3000 : 0, &app, [] { QCoreApplication::quit(); });
   });
   QObject::connect(&cache, &SignalsCache::progress, &app, [&](qint64 done, qint64 total) {
-    if (allSignals && done % 2560 == 0) std::printf("  signals %lld / %lld at %.1f s\n", static_cast<long long>(done),
+    if (allSignals && (done % 2560 == 0 || total < 20000)) std::printf("  signals %lld / %lld at %.1f s\n", static_cast<long long>(done),
                                                    static_cast<long long>(total), double(timer.nsecsElapsed()) / 1e9);
   });
   QObject::connect(&cache, &SignalsCache::completed, &app, [&] {

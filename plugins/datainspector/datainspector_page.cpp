@@ -355,6 +355,7 @@ bool DataInspectorPage::openCorpus(const QString& path, QString* error) {
   if (!filter_->loadRecipe(recipeDefaultPath(), &recipeError) && context_) context_->logWarning(kSource, recipeError);
   connect(filter_.get(), &FilterModel::evaluated, this, [this] {
     updateKeepRate();
+    updateStatus();  // the signals progress and the keep-rate count the same rows
     refreshRules();
     if (viewerPending_ && currentRow_ >= 0) showDocument(currentRow_);
   });
