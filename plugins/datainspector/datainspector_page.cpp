@@ -259,7 +259,8 @@ QWidget* DataInspectorPage::buildRules() {
   rules_->setHorizontalHeaderLabels({tr("Rule"), tr("Signal"), tr("Min"), tr("Max"), tr("Removed"), tr("Failed")});
   rules_->verticalHeader()->setVisible(false);
   rules_->verticalHeader()->setDefaultSectionSize(22);
-  rules_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+  rules_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  rules_->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch);
   rules_->setSelectionBehavior(QAbstractItemView::SelectRows);
   rules_->setToolTip(tr("Click a rule to list the documents it removed; edit Min/Max; untick to disable"));
   connect(rules_, &QTableWidget::cellClicked, this, [this](int row, int) {
