@@ -4,6 +4,7 @@
 #include <array>
 #include <vector>
 
+#include "base/strings.h"
 #include "tokenizer/unicode_tables.h"
 
 namespace kanana::tok::unicode {
@@ -68,24 +69,6 @@ uint32_t compose(uint32_t first, uint32_t second) {
                                              return c.first != v.first ? c.first < v.first : c.second < v.second;
                                            });
   return (it != end && it->first == first && it->second == second) ? it->composite : 0;
-}
-
-void append_utf8(std::string* out, uint32_t cp) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 // Length of the valid sequence at text[pos], or 0 with *invalid_len = the maximal subpart
@@ -223,7 +206,7 @@ std::string nfc(std::string_view utf8) {
   }
   std::string result;
   result.reserve(utf8.size());
-  for (uint32_t cp : out) append_utf8(&result, cp);
+  for (uint32_t cp : out) kanana::append_utf8(&result, cp);
   return result;
 }
 
