@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo pipeline without a display, on the demo workspace, with the `kanana` CLI only:
 # corpus -> filter -> tokenizer -> token shards -> two-stage pre-training -> generation.
-# Every step is recorded in the workspace the GUI opens (runs, datasets, lineage).
+# Outputs go into the demo workspace (data/demo-pipeline, runs/tiny-cpu-demo) and are
+# made afresh on every run.
 #
 #   scripts/demo-headless.sh            (env: KANANA_BUILD_DIR, KANANA_DATA_CACHE,
 #                                        KANANA_DEMO_WORKSPACE)
@@ -21,6 +22,7 @@ corpus="$cache/corpora/demo_bilingual.jsonl"
 step "1. demo workspace ($ws)"
 "$kanana" workspace demo --dir "$ws" --data-cache "$cache"
 demo="$ws/data/demo-pipeline"
+rm -rf "$demo" "$ws/runs/tiny-cpu-demo"
 mkdir -p "$demo"
 
 step "2. filter the bilingual demo corpus with Kanana's web recipe (dedup -> heuristics -> PII)"
@@ -41,7 +43,7 @@ step "4. pack English and Korean token shards"
   --val-fraction 0.05 "$cache/corpora/debian_faq_ko.jsonl" "$cache/corpora/install_guide_ko.jsonl"
 
 step "5. two-stage pre-training of a tiny Llama (stage 1 en/ko 50/50, stage 2 ko-heavy)"
-sed 's/"vocab_size": 32000/"vocab_size": 8000/' "$root/resources/recipes/train/tiny-demo-model.json" \
+sed -E 's/"vocab_size": *[0-9]+/"vocab_size": 8000/' "$root/resources/recipes/train/tiny-demo-model.json" \
   > "$demo/tiny-demo-model.json"
 cp "$root/resources/recipes/train/tiny-cpu-demo.json" "$demo/tiny-cpu-demo.json"
 "$kanana" mixture plan --recipe "$demo/tiny-cpu-demo.json"

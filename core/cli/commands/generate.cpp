@@ -101,6 +101,7 @@ int run_generate(const Args& a, Context& ctx) {
       ctx.cancel);
   if (!result.is_ok()) return report_error(result.status());
   std::printf("\n");
+  std::fflush(stdout);  // the statistics go to stderr: keep them after the text on a terminal
   const auto& r = *result;
   std::fprintf(stderr, "prompt %lld tokens in %.2fs, generated %lld tokens in %.2fs (%.1f tok/s), stop: %s\n",
                static_cast<long long>(r.prompt_tokens), r.prefill_seconds, static_cast<long long>(r.generated_tokens),
