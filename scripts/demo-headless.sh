@@ -34,7 +34,7 @@ step "2. filter the bilingual demo corpus with Kanana's web recipe (dedup -> heu
 step "3. train a bilingual SentencePiece tokenizer on the filtered text"
 "$kanana" tokenizer train --input "$demo/pii/anonymized.jsonl" --out "$demo/demo-8k.model" \
   --vocab-size 8000 --model-type bpe --character-coverage 0.9995 --byte-fallback
-"$kanana" data fertility --tokenizer "$demo/demo-8k.model" "$demo/pii/anonymized.jsonl"
+"$kanana" data fertility --tokenizer "$demo/demo-8k.model" --json "$demo/fertility.json" "$demo/pii/anonymized.jsonl"
 
 step "4. pack English and Korean token shards"
 "$kanana" data pack --tokenizer "$demo/demo-8k.model" --out "$demo/packs/en" --source-name en \
