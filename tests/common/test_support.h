@@ -3,6 +3,8 @@
 #pragma once
 
 #include <QDir>
+#include <QProcess>
+#include <QStringList>
 #include <QProcessEnvironment>
 #include <QString>
 #include <QTemporaryDir>
@@ -19,6 +21,27 @@ inline QString data_cache() {
   const QString env = qEnvironmentVariable("KANANA_DATA_CACHE");
   if (!env.isEmpty()) return env;
   return QDir::homePath() + "/.cache/kanana-workbench";
+}
+
+// Result of running the built `kanana` CLI: exit code (-1 if it crashed or timed out).
+struct CliRun {
+  int code = -1;
+  QString out, err;
+};
+
+inline CliRun run_kanana(const QStringList& args, int timeout_ms = 120000) {
+  QProcess p;
+  p.start(bin_path("kanana"), args);
+  CliRun r;
+  if (!p.waitForFinished(timeout_ms)) {
+    p.kill();
+    p.waitForFinished();
+    return r;
+  }
+  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+  r.out = QString::fromUtf8(p.readAllStandardOutput());
+  r.err = QString::fromUtf8(p.readAllStandardError());
+  return r;
 }
 
 }  // namespace kanana::test

@@ -14,21 +14,8 @@
 
 namespace {
 
-struct Run {
-  int code = -1;
-  QString out, err;
-};
-
-Run run_kanana(const QStringList& args) {
-  QProcess p;
-  p.start(kanana::test::bin_path("kanana"), args);
-  Run r;
-  if (!p.waitForFinished(120000)) { p.kill(); return r; }
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-  r.out = QString::fromUtf8(p.readAllStandardOutput());
-  r.err = QString::fromUtf8(p.readAllStandardError());
-  return r;
-}
+using Run = kanana::test::CliRun;
+using kanana::test::run_kanana;
 
 QJsonObject read_json(const QString& path) {
   QFile f(path);

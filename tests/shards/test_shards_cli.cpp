@@ -20,21 +20,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int code = -1;
-  QString out, err;
-};
-
-Run kanana_run(const QStringList& args) {
-  QProcess p;
-  p.start(kanana::test::bin_path("kanana"), args);
-  Run r;
-  if (!p.waitForFinished(120000)) return r;
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-  r.out = QString::fromUtf8(p.readAllStandardOutput());
-  r.err = QString::fromUtf8(p.readAllStandardError());
-  return r;
-}
+using Run = kanana::test::CliRun;
+using kanana::test::run_kanana;
 
 }  // namespace
 
@@ -50,21 +37,21 @@ class TestShardsCli : public QObject {
   }
 
   void usageErrors() {
-    Run r = kanana_run({"data", "pack", "x.jsonl", "--out", QString::fromStdString((root_ / "o").string())});
+    Run r = run_kanana({"data", "pack", "x.jsonl", "--out", QString::fromStdString((root_ / "o").string())});
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains("--tokenizer"), qPrintable(r.err));
-    r = kanana_run({"data", "pack", "--tokenizer", "t.model", "--out", "o"});   // no INPUT
+    r = run_kanana({"data", "pack", "--tokenizer", "t.model", "--out", "o"});   // no INPUT
     QCOMPARE(r.code, 2);
-    r = kanana_run({"data", "pack", "in.jsonl", "--tokenizer", "t.model", "--out", "o", "--val-fraction", "2"});
+    r = run_kanana({"data", "pack", "in.jsonl", "--tokenizer", "t.model", "--out", "o", "--val-fraction", "2"});
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains("--val-fraction"), qPrintable(r.err));
-    r = kanana_run({"data", "pack", "in.jsonl", "--tokenizer", "t.model", "--out", "o", "--shard-tokens", "0"});
+    r = run_kanana({"data", "pack", "in.jsonl", "--tokenizer", "t.model", "--out", "o", "--shard-tokens", "0"});
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains("--shard-tokens"), qPrintable(r.err));
-    r = kanana_run({"mixture", "plan"});
+    r = run_kanana({"mixture", "plan"});
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains("--recipe"), qPrintable(r.err));
-    r = kanana_run({"data", "fertility", "in.jsonl"});
+    r = run_kanana({"data", "fertility", "in.jsonl"});
     QCOMPARE(r.code, 2);
   }
 
@@ -72,7 +59,7 @@ class TestShardsCli : public QObject {
     const fs::path recipe = root_ / "bad_recipe.json";
     std::ofstream(recipe) << R"({"stages": [{"name": "s1", "token_budget": 100,
         "sources": [{"name": "a", "path": "a", "weight": 0}]}]})";
-    Run r = kanana_run({"mixture", "plan", "--recipe", QString::fromStdString(recipe.string())});
+    Run r = run_kanana({"mixture", "plan", "--recipe", QString::fromStdString(recipe.string())});
     QCOMPARE(r.code, 1);
     QVERIFY2(r.err.contains("field 'stages[0].sources[0].weight' must be > 0"), qPrintable(r.err));
   }
@@ -100,7 +87,7 @@ class TestShardsCli : public QObject {
 
     const QString model = QString::fromStdString(opts.output.string());
     const QString out_dir = QString::fromStdString((root_ / "packs" / "mixed").string());
-    Run r = kanana_run({"data", "pack", QString::fromStdString(corpus.string()), "--tokenizer", model, "--out", out_dir,
+    Run r = run_kanana({"data", "pack", QString::fromStdString(corpus.string()), "--tokenizer", model, "--out", out_dir,
                         "--text-field", "body", "--val-fraction", "0.05", "--threads", "2", "--seq-len", "64"});
     QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
     QVERIFY2(r.out.contains("train:") && r.out.contains("tokens/s"), qPrintable(r.out));
@@ -109,13 +96,13 @@ class TestShardsCli : public QObject {
     QCOMPARE((*set)->manifest().source_name, std::string("mixed"));
     QCOMPARE((*set)->manifest().seq_len_hint, uint64_t(64));
     // Packing into the same folder again is refused without --overwrite.
-    r = kanana_run({"data", "pack", QString::fromStdString(corpus.string()), "--tokenizer", model, "--out", out_dir,
+    r = run_kanana({"data", "pack", QString::fromStdString(corpus.string()), "--tokenizer", model, "--out", out_dir,
                     "--text-field", "body"});
     QCOMPARE(r.code, 1);
     QVERIFY2(r.err.contains("--overwrite"), qPrintable(r.err));
 
     const QString fert_json = QString::fromStdString((root_ / "fert.json").string());
-    r = kanana_run({"data", "fertility", QString::fromStdString(corpus.string()), "--tokenizer", model,
+    r = run_kanana({"data", "fertility", QString::fromStdString(corpus.string()), "--tokenizer", model,
                     "--text-field", "body", "--json", fert_json});
     QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
     QVERIFY2(r.out.contains("ko") && r.out.contains("en") && r.out.contains("tok/char"), qPrintable(r.out));
@@ -127,7 +114,7 @@ class TestShardsCli : public QObject {
     const uint64_t avail = (*set)->num_tokens();
     std::ofstream(recipe) << Json{{"stages", {{{"name", "s1"}, {"token_budget", avail * 3},
                                                {"sources", {{{"name", "mixed"}, {"path", "packs/mixed"}, {"weight", 1}}}}}}}}.dump();
-    r = kanana_run({"mixture", "plan", "--recipe", QString::fromStdString(recipe.string())});
+    r = run_kanana({"mixture", "plan", "--recipe", QString::fromStdString(recipe.string())});
     QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
     QVERIFY2(r.out.contains("mixed") && r.out.contains("3.00"), qPrintable(r.out));
     QVERIFY2(r.err.contains("more than once"), qPrintable(r.err));
