@@ -19,6 +19,7 @@ namespace {
 constexpr const char* kChecksums = "checksums.json";
 constexpr const char* kState = "trainer_state.json";
 constexpr const char* kOptimizer = "optimizer.safetensors";
+constexpr const char* kExtra = "extra.safetensors";
 
 Result<std::string> file_checksum(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -96,7 +97,8 @@ Status set_cpu_rng_state(const std::string& hex) {
 }
 
 Result<fs::path> save_training_checkpoint(const fs::path& run_dir, model::LlamaForCausalLM& model,
-                                          const AdamW& optimizer, const TrainerState& state, int64_t keep_last) {
+                                          const AdamW& optimizer, const TrainerState& state, int64_t keep_last,
+                                          const NamedTensors& extras) {
   const fs::path root = checkpoints_dir(run_dir);
   const std::string name = checkpoint_name(state.step);
   const fs::path tmp = root / (".tmp-" + name);
@@ -107,6 +109,11 @@ Result<fs::path> save_training_checkpoint(const fs::path& run_dir, model::LlamaF
   fs::create_directories(tmp, ec);
   if (ec) return errno_status(tmp, "create checkpoint folder");
   KANANA_RETURN_IF_ERROR(model::save_model(tmp, model));
+  if (!extras.empty()) {
+    NamedTensors cpu;
+    for (const auto& [n, t] : extras) cpu.emplace_back(n, t.detach().cpu());
+    KANANA_RETURN_IF_ERROR(st::save_safetensors_file(tmp / kExtra, cpu, {{"format", "pt"}}));
+  }
   std::vector<std::pair<std::string, at::Tensor>> moments;
   for (auto& [n, t] : optimizer.state_tensors()) moments.emplace_back(n, t.detach().cpu());
   KANANA_RETURN_IF_ERROR(st::save_safetensors_file(tmp / kOptimizer, moments,
@@ -185,9 +192,20 @@ Result<std::optional<ResumePoint>> find_resume_point(const fs::path& run_dir) {
 }
 
 Status restore_training_checkpoint(const fs::path& dir, model::LlamaForCausalLM& model, AdamW& optimizer,
-                                   const TrainerState& state) {
+                                   const TrainerState& state, const NamedTensors& extras) {
   KANANA_ASSIGN_OR_RETURN(auto weights, st::CheckpointReader::open(dir));
   KANANA_RETURN_IF_ERROR(model::load_weights(model, *weights, dir.string()));
+  if (!extras.empty()) {
+    KANANA_ASSIGN_OR_RETURN(auto extra, st::CheckpointReader::open(dir / kExtra));
+    torch::NoGradGuard no_grad;
+    for (const auto& [name, t] : extras) {
+      if (!extra->has(name)) return data_loss((dir / kExtra).string() + ": no tensor '" + name + "'");
+      KANANA_ASSIGN_OR_RETURN(torch::Tensor v, extra->tensor(name));
+      if (v.sizes() != t.sizes())
+        return data_loss((dir / kExtra).string() + ": tensor '" + name + "' has the wrong shape");
+      t.copy_(v);
+    }
+  }
   KANANA_ASSIGN_OR_RETURN(auto moments, st::CheckpointReader::open(dir / kOptimizer));
   const auto device = model->device();
   KANANA_RETURN_IF_ERROR(optimizer.load_state(

@@ -1,6 +1,7 @@
 // Training checkpoints: <run_dir>/checkpoints/step-XXXXXXX/ holding
 //   config.json, generation_config.json, model.safetensors   Hugging Face layout (model::save_model)
 //   optimizer.safetensors   AdamW moments "exp_avg.<param>", "exp_avg_sq.<param>"
+//   extra.safetensors       trainable tensors outside the model (task.h), when there are any
 //   trainer_state.json      step, tokens, optimizer steps, data cursor, RNG state, recipe hash
 //   checksums.json          FNV-1a 64 of every other file (written last)
 // The folder is written as checkpoints/.tmp-step-XXXXXXX and renamed when complete, so a
@@ -40,9 +41,11 @@ std::filesystem::path checkpoints_dir(const std::filesystem::path& run_dir);
 std::string checkpoint_name(int64_t step);  // "step-0000042"
 
 // Writes the checkpoint atomically and deletes the oldest step-* folders beyond keep_last.
+using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 Result<std::filesystem::path> save_training_checkpoint(const std::filesystem::path& run_dir,
                                                        model::LlamaForCausalLM& model, const AdamW& optimizer,
-                                                       const TrainerState& state, int64_t keep_last);
+                                                       const TrainerState& state, int64_t keep_last,
+                                                       const NamedTensors& extras = {});
 
 // step-* folders, newest first.
 std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path& run_dir);
@@ -58,9 +61,10 @@ struct ResumePoint {
 // one is corrupt (the message lists them).
 Result<std::optional<ResumePoint>> find_resume_point(const std::filesystem::path& run_dir);
 
-// Copies weights and optimizer moments from `dir` into the live model/optimizer.
+// Copies weights, extra tensors and optimizer moments from `dir` into the live
+// model/extras/optimizer.
 Status restore_training_checkpoint(const std::filesystem::path& dir, model::LlamaForCausalLM& model,
-                                   AdamW& optimizer, const TrainerState& state);
+                                   AdamW& optimizer, const TrainerState& state, const NamedTensors& extras = {});
 
 // CPU generator state <-> hex.
 std::string cpu_rng_state();

@@ -1,10 +1,10 @@
 // Recipe JSON → Recipe, with errors naming the field; see recipe.h.
 #include "train/recipe.h"
 
-#include <functional>
-#include <map>
+#include <algorithm>
 
 #include "shards/shard.h"
+#include "train/task.h"
 
 namespace kanana::train {
 namespace {
@@ -14,7 +14,13 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
   return path.is_absolute() || base.empty() ? path : base / path;
 }
 
-Status parse_common(const Json& json, const std::string& origin, const std::filesystem::path& base, Recipe& r) {
+// Keys every recipe type reads; types with stages read "stages", the others "schedule".
+const std::vector<std::string> kCommonKeys = {"type", "name", "model", "seq_len", "micro_batch_size", "grad_accum",
+                                              "seed", "optimizer", "grad_clip", "z_loss", "validation",
+                                              "checkpoint", "runtime"};
+
+Status parse_common(const Json& json, const std::string& origin, const std::filesystem::path& base, bool uses_stages,
+                    Recipe& r) {
   JsonReader rd(json, origin);
   Status err;
   r.name = rd.get_string_or("name", "", &err);
@@ -67,18 +73,24 @@ Status parse_common(const Json& json, const std::string& origin, const std::file
     if (opt.weight_decay < 0 || opt.weight_decay >= 1) return o.field_error("weight_decay", "must be in [0, 1)");
   }
 
-  // stages: data via the shards parser (it accepts our extra "schedule" key), schedules here
-  if (!rd.has("stages")) return rd.field_error("stages", "is required (a non-empty array of stages)");
-  shards::ParseStagesOptions so;
-  so.base_dir = base;
-  so.reject_unknown_stage_keys = true;
-  so.extra_stage_keys = {"schedule"};
-  KANANA_ASSIGN_OR_RETURN(r.stages, shards::parse_stages(json["stages"], origin, so));
-  for (size_t i = 0; i < r.stages.size(); ++i) {
-    const std::string path = "stages[" + std::to_string(i) + "].schedule";
-    const Json& stage = json["stages"][i];
-    if (!stage.contains("schedule")) return invalid_argument(origin + ": field '" + path + "' is required");
-    KANANA_ASSIGN_OR_RETURN(LrSchedule s, parse_lr_schedule(stage["schedule"], origin, path));
+  if (uses_stages) {
+    // stages: data via the shards parser (it accepts our extra "schedule" key), schedules here
+    if (!rd.has("stages")) return rd.field_error("stages", "is required (a non-empty array of stages)");
+    shards::ParseStagesOptions so;
+    so.base_dir = base;
+    so.reject_unknown_stage_keys = true;
+    so.extra_stage_keys = {"schedule"};
+    KANANA_ASSIGN_OR_RETURN(r.stages, shards::parse_stages(json["stages"], origin, so));
+    for (size_t i = 0; i < r.stages.size(); ++i) {
+      const std::string path = "stages[" + std::to_string(i) + "].schedule";
+      const Json& stage = json["stages"][i];
+      if (!stage.contains("schedule")) return invalid_argument(origin + ": field '" + path + "' is required");
+      KANANA_ASSIGN_OR_RETURN(LrSchedule s, parse_lr_schedule(stage["schedule"], origin, path));
+      r.schedules.push_back(std::move(s));
+    }
+  } else {
+    if (!rd.has("schedule")) return rd.field_error("schedule", "is required (e.g. {\"kind\": \"cosine\", \"peak_lr\": 1e-4, ...})");
+    KANANA_ASSIGN_OR_RETURN(LrSchedule s, parse_lr_schedule(json["schedule"], origin, "schedule"));
     r.schedules.push_back(std::move(s));
   }
 
@@ -101,7 +113,7 @@ Status parse_common(const Json& json, const std::string& origin, const std::file
     if (r.validation.interval < 0) return v.field_error("interval", "must be >= 0");
     if (r.validation.batches < 1) return v.field_error("batches", "must be >= 1");
   }
-  if (r.validation.packs.empty()) {
+  if (r.validation.packs.empty() && uses_stages) {
     for (const auto& s : r.stages.front().sources) {
       bool seen = false;
       for (const auto& p : r.validation.packs) seen |= p == s.path;
@@ -138,46 +150,36 @@ Status parse_common(const Json& json, const std::string& origin, const std::file
   return Status::ok();
 }
 
-// Per-type parsers: each reads the common keys plus its own. New task types register here.
-using TypeParser = std::function<Status(const Json&, const std::string&, const std::filesystem::path&, Recipe&)>;
-const std::map<std::string, TypeParser>& type_parsers() {
-  static const std::map<std::string, TypeParser> parsers = {
-      {"pretrain", [](const Json& j, const std::string& o, const std::filesystem::path& b, Recipe& r) {
-         JsonReader rd(j, o);
-         KANANA_RETURN_IF_ERROR(rd.check_no_unknown({"type", "name", "model", "seq_len", "micro_batch_size",
-                                                     "grad_accum", "seed", "optimizer", "grad_clip", "z_loss",
-                                                     "stages", "validation", "checkpoint", "runtime"}));
-         return parse_common(j, o, b, r);
-       }},
-  };
-  return parsers;
-}
-
 }  // namespace
 
-const std::vector<std::string>& recipe_types() {
-  static const std::vector<std::string> types = [] {
-    std::vector<std::string> t;
-    for (const auto& [name, parser] : type_parsers()) t.push_back(name);
-    return t;
-  }();
-  return types;
+std::vector<std::string> recipe_types() {
+  std::vector<std::string> names;
+  for (const TaskType* t : task_types()) names.push_back(t->name);
+  return names;
 }
 
 Result<Recipe> parse_recipe(const Json& json, const std::string& origin, const std::filesystem::path& base_dir) {
   if (!json.is_object()) return invalid_argument(origin + ": a recipe must be a JSON object");
   JsonReader rd(json, origin);
   Recipe r;
-  if (!rd.has("type")) return rd.field_error("type", "is required (one of: pretrain)");
+  std::string known;
+  for (const auto& t : recipe_types()) known += (known.empty() ? "" : ", ") + t;
+  if (!rd.has("type")) return rd.field_error("type", "is required (one of: " + known + ")");
   KANANA_ASSIGN_OR_RETURN(r.type, rd.get_string("type"));
-  auto it = type_parsers().find(r.type);
-  if (it == type_parsers().end()) {
-    std::string known;
-    for (const auto& t : recipe_types()) known += (known.empty() ? "" : ", ") + t;
-    return rd.field_error("type", "is '" + r.type + "'; this build trains: " + known);
+  const TaskType* type = find_task_type(r.type);
+  if (!type) return rd.field_error("type", "is '" + r.type + "'; this build trains: " + known);
+  std::vector<std::string> allowed = kCommonKeys;
+  allowed.push_back(type->uses_stages ? "stages" : "schedule");
+  allowed.insert(allowed.end(), type->keys.begin(), type->keys.end());
+  for (const auto& [key, value] : json.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+      return rd.field_error(key, "is not a known field of a '" + r.type + "' recipe");
   }
-  KANANA_RETURN_IF_ERROR(it->second(json, origin, base_dir, r));
-  r.hash = shards::hex64(shards::fnv1a64(json.dump().data(), json.dump().size()));
+  KANANA_RETURN_IF_ERROR(parse_common(json, origin, base_dir, type->uses_stages, r));
+  if (type->parse) KANANA_RETURN_IF_ERROR(type->parse(json, origin, base_dir, r));
+  const std::string canonical = json.dump();
+  r.hash = shards::hex64(shards::fnv1a64(canonical.data(), canonical.size()));
+  r.json = json;
   return r;
 }
 

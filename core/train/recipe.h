@@ -1,6 +1,7 @@
-// Training recipes (JSON). A recipe names its type; "pretrain" is implemented here, and
-// other types ("sft", "dpo", "reward", "distill") plug in later as Task objects that supply
-// the loss (task.h) plus their own keys, parsed by a per-type function in recipe.cpp.
+// Training recipes (JSON). A recipe names its type; every type shares the keys below and
+// adds its own (task.h: types register themselves, e.g. "pretrain" here, "distill", "sft",
+// "dpo", "reward", "contrastive" in their modules). Types with stages ("pretrain") read
+// "stages"; the others read one top-level "schedule" instead.
 //
 // {
 //   "type": "pretrain", "name": "tiny-demo",
@@ -22,6 +23,7 @@
 // Paths are relative to the recipe file. Every error names the file and the field.
 #pragma once
 
+#include <any>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -73,16 +75,18 @@ struct Recipe {
   AdamWOptions optimizer;
   double grad_clip = 1.0;          // 0 = no clipping
   double z_loss = 5e-6;
-  std::vector<shards::StageSpec> stages;
-  std::vector<LrSchedule> schedules;   // one per stage
+  std::vector<shards::StageSpec> stages;   // types with uses_stages; empty otherwise
+  std::vector<LrSchedule> schedules;       // one per stage, or the single top-level "schedule"
   ValidationSpec validation;
   CheckpointSpec checkpoint;
   RuntimeSpec runtime;
   std::string hash;                // fnv1a64 of the canonical JSON (stored in checkpoints)
+  Json json;                       // the recipe as read
+  std::any task_options;           // what the type's parser read from its own keys (task.h)
 };
 
-// Types the parser knows; anything else is an error naming field 'type'.
-const std::vector<std::string>& recipe_types();
+// Types registered in this process (task.h); anything else is an error naming field 'type'.
+std::vector<std::string> recipe_types();
 
 Result<Recipe> parse_recipe(const Json& json, const std::string& origin, const std::filesystem::path& base_dir);
 Result<Recipe> read_recipe(const std::filesystem::path& file);

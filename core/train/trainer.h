@@ -1,8 +1,10 @@
-// The causal-LM training loop: staged mixtures, AdamW, gradient accumulation, total-norm
-// clipping, NaN/inf step skipping, validation, MFU, checkpoints/resume and data-parallel
-// gradient averaging. Everything a watcher needs goes to <run_dir>/events.jsonl (rank 0).
+// The one training loop for every recipe type: AdamW, gradient accumulation, total-norm
+// clipping, NaN/inf step skipping, validation cadence, MFU, checkpoints/resume and
+// data-parallel gradient averaging. The recipe type's Task (task.h) supplies the model, the
+// data and the loss ("pretrain": staged mixtures of packed shards, pretrain_task.cpp).
+// Everything a watcher needs goes to <run_dir>/events.jsonl (rank 0).
 //
-// One optimizer step consumes one global batch of micro_batch_size · grad_accum ·
+// For "pretrain", one optimizer step consumes one global batch of micro_batch_size · grad_accum ·
 // world_size rows from the MixtureSampler (each rank takes its rows and runs grad_accum
 // micro-batches); the loss of a step is the mean over all ranks' micro-batches, and the
 // gradient is averaged the same way, so 2 ranks equal 1 rank with the same global batch.
