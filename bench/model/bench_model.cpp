@@ -84,8 +84,15 @@ double memcpy_bandwidth_gbs() {
 int main(int argc, char** argv) {
   std::string presets = "tiny,small-100m", threads_arg = "1,0";
   int64_t prompt = 128, tokens = 64;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    std::string k = argv[i];
+    if (k == "--help" || k == "-h") {
+      std::printf("usage: bench_model [--presets tiny,small-100m] [--threads 1,0] [--prompt 128] [--tokens 64]\n"
+                  "  decode and prefill tokens/s (batch 1) against the memory-bandwidth roof; --threads 0 = all\n");
+      return 0;
+    }
+    if (i + 1 >= argc) { std::fprintf(stderr, "flag %s needs a value (see --help)\n", k.c_str()); return 2; }
+    std::string v = argv[i + 1];
     if (k == "--presets") presets = v;
     else if (k == "--threads") threads_arg = v;
     else if (k == "--prompt") prompt = std::stoll(v);
