@@ -1,6 +1,8 @@
 // Llama decoder forward, masks/positions for padded batches, and HF-style initialisation.
 #include "model/llama.h"
 
+#include "model/activation_checkpointing_impl.h"
+
 namespace kanana::model {
 
 LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& c, int64_t layer_idx) {
@@ -79,7 +81,14 @@ torch::Tensor LlamaModelImpl::forward(const torch::Tensor& input_ids, const Forw
   auto [cos, sin] = rotary_.cos_sin(position_ids.to(device), h.scalar_type());
   if (hidden_states) hidden_states->push_back(h);
   for (const auto& layer : *layers) {
-    h = layer->as<LlamaDecoderLayer>()->forward(h, cos, sin, allowed, o.cache);
+    auto* l = layer->as<LlamaDecoderLayer>();
+    if (!o.cache && detail::should_checkpoint(h)) {
+      h = detail::checkpointed([l, cos = cos, sin = sin, allowed](const torch::Tensor& x) {
+        return l->forward(x, cos, sin, allowed, nullptr);
+      }, h);
+    } else {
+      h = l->forward(h, cos, sin, allowed, o.cache);
+    }
     if (hidden_states) hidden_states->push_back(h);
   }
   if (o.cache) o.cache->advance(seq);

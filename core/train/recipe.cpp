@@ -133,10 +133,12 @@ Status parse_common(const Json& json, const std::string& origin, const std::file
 
   if (rd.has("runtime")) {
     KANANA_ASSIGN_OR_RETURN(JsonReader t, rd.child("runtime"));
-    KANANA_RETURN_IF_ERROR(t.check_no_unknown({"dtype", "autocast_bf16", "peak_tflops", "max_bad_steps", "log_interval"}));
+    KANANA_RETURN_IF_ERROR(t.check_no_unknown({"dtype", "autocast_bf16", "activation_checkpointing", "peak_tflops",
+                                                      "max_bad_steps", "log_interval"}));
     auto& rt = r.runtime;
     rt.dtype = t.get_string_or("dtype", rt.dtype, &err);
     rt.autocast_bf16 = t.get_bool_or("autocast_bf16", rt.autocast_bf16, &err);
+    rt.activation_checkpointing = t.get_bool_or("activation_checkpointing", rt.activation_checkpointing, &err);
     rt.peak_tflops = t.get_number_or("peak_tflops", rt.peak_tflops, &err);
     rt.max_bad_steps = t.get_int_or("max_bad_steps", rt.max_bad_steps, &err);
     rt.log_interval = t.get_int_or("log_interval", rt.log_interval, &err);

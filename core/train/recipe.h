@@ -17,7 +17,7 @@
 //   "validation": {"path": "packs/val-pack", "interval": 50, "batches": 4},   // optional;
 //                  // no path: the val splits of the first stage's sources
 //   "checkpoint": {"interval": 100, "keep_last": 3},
-//   "runtime": {"dtype": "float32", "autocast_bf16": false, "peak_tflops": 0,
+//   "runtime": {"dtype": "float32", "autocast_bf16": false, "activation_checkpointing": false, "peak_tflops": 0,
 //               "max_bad_steps": 5, "log_interval": 1}
 // }
 // Paths are relative to the recipe file. Every error names the file and the field.
@@ -58,6 +58,7 @@ struct CheckpointSpec {
 struct RuntimeSpec {
   std::string dtype = "float32";   // parameter dtype
   bool autocast_bf16 = false;      // at::autocast bf16 around the forward pass
+  bool activation_checkpointing = false;  // recompute decoder layers in backward (model/activation_checkpointing.h)
   double peak_tflops = 0;          // MFU denominator; 0 = measure an fp32 GEMM at start
   int64_t max_bad_steps = 5;       // NaN/inf steps in a row before the run stops
   int64_t log_interval = 1;

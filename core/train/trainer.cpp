@@ -9,6 +9,7 @@
 
 #include "base/files.h"
 #include "jobs/events.h"
+#include "model/activation_checkpointing.h"
 #include "model/checkpoint.h"
 #include "train/checkpoints.h"
 #include "train/optimizer.h"
@@ -177,6 +178,7 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
       double loss_sum = 0;
       std::map<std::string, double> metric_sums;
       for (int64_t m = 0; m < recipe.grad_accum; ++m) {
+        model::ActivationCheckpointing checkpointing(recipe.runtime.activation_checkpointing);
         auto out = task->micro_batch(m);
         if (!out) return fail(out.status());
         (out->loss / double(recipe.grad_accum)).backward();

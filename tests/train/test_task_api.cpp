@@ -145,6 +145,19 @@ class TestTaskApi : public QObject {
     expect(j, "'type'");
   }
 
+  void activationCheckpointingKeepsTheLossTrajectory() {
+    const fs::path base = tmp_.path().toStdString();
+    Json j = recipe_json(3);
+    auto plain = run_training(*parse_recipe(j, "r.json", {}), TrainOptions{.run_dir = base / "ac-off"});
+    j["runtime"]["activation_checkpointing"] = true;
+    auto ckpt = run_training(*parse_recipe(j, "r.json", {}), TrainOptions{.run_dir = base / "ac-on"});
+    QVERIFY(plain.is_ok() && ckpt.is_ok());
+    for (size_t i = 0; i < 3; ++i) {
+      QCOMPARE(ckpt->steps[i].loss, plain->steps[i].loss);
+      QCOMPARE(ckpt->steps[i].grad_norm, plain->steps[i].grad_norm);
+    }
+  }
+
   void runsThroughTheGenericLoopAndResumes() {
     const fs::path base = tmp_.path().toStdString();
     auto recipe = parse_recipe(recipe_json(8), "r.json", {});
