@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent PyTorch reference for the Llama forward pass, written from the model's
-equations (RMSNorm, rotary embeddings with rotate_half, llama3 frequency scaling, grouped-query
+equations (RMSNorm, rotary embeddings with rotate_half, llama3/YaRN/dynamic-NTK scaling, grouped-query
 attention, SwiGLU), not from the C++ code. Reads a Hugging Face folder (config.json +
 model.safetensors, parsed with json/struct only) and token ids, and writes fp32 logits.
 
@@ -35,12 +35,19 @@ def read_safetensors(path):
     return out
 
 
-def inv_frequencies(cfg, head_dim):
+def inv_frequencies(cfg, head_dim, seq_len):
+    """Rotary inverse frequencies and the attention (cos/sin) scale, from the papers:
+    llama3 (Llama 3.1 frequency bands), YaRN (Peng et al. 2023: NTK-by-parts ramp between
+    interpolation and extrapolation, attention scale 0.1·ln(s)+1) and dynamic NTK (base grows
+    with the sequence beyond the trained length)."""
     theta = cfg.get("rope_theta", 10000.0)
     # The C++ side follows transformers in computing the table in float32.
-    inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    exponents = torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim
+    inv = 1.0 / (theta ** exponents)
+    scale = 1.0
     rs = cfg.get("rope_scaling")
-    if rs and (rs.get("rope_type") or rs.get("type")) == "llama3":
+    kind = (rs.get("rope_type") or rs.get("type")) if rs else None
+    if kind == "llama3":
         factor = rs["factor"]
         lo, hi = rs["low_freq_factor"], rs["high_freq_factor"]
         old = rs["original_max_position_embeddings"]
@@ -55,9 +62,33 @@ def inv_frequencies(cfg, head_dim):
                 smooth = (old / wavelen - lo) / (hi - lo)
                 out.append((1 - smooth) * f / factor + smooth * f)
         inv = torch.tensor(out, dtype=torch.float32)
-    elif rs:
-        raise SystemExit("reference supports rope_scaling null or llama3 only")
-    return inv.to(torch.float64)
+    elif kind == "yarn":
+        s = rs["factor"]
+        trained = cfg["max_position_embeddings"]
+        if rs.get("original_max_position_embeddings"):
+            trained = rs["original_max_position_embeddings"]
+            s = cfg["max_position_embeddings"] / trained
+        beta_fast, beta_slow = rs.get("beta_fast") or 32.0, rs.get("beta_slow") or 1.0
+        # dimension index whose wavelength makes `r` rotations over the trained context
+        def dim_for(r):
+            return head_dim * math.log(trained / (r * 2 * math.pi)) / (2 * math.log(theta))
+        lo, hi = math.floor(dim_for(beta_fast)), math.ceil(dim_for(beta_slow))
+        lo, hi = max(lo, 0), min(hi, head_dim - 1)
+        if lo == hi:
+            hi += 0.001
+        ramp = ((torch.arange(head_dim // 2, dtype=torch.float32) - lo) / (hi - lo)).clamp(0, 1)
+        extrapolate = 1 - ramp                  # 1: keep the frequency, 0: interpolate by s
+        inv = (inv / s) * (1 - extrapolate) + inv * extrapolate
+        scale = rs.get("attention_factor") or (0.1 * math.log(s) + 1.0 if s > 1 else 1.0)
+    elif kind == "dynamic":
+        trained = cfg["max_position_embeddings"]
+        s = rs["factor"]
+        L = max(seq_len, trained)
+        base = theta * ((s * L / trained) - (s - 1)) ** (head_dim / (head_dim - 2))
+        inv = 1.0 / (base ** exponents)
+    elif kind not in (None, "default"):
+        raise SystemExit("reference supports rope_scaling null, llama3, yarn or dynamic, not " + str(kind))
+    return inv.to(torch.float64), scale
 
 
 def rms_norm(x, w, eps):
@@ -85,9 +116,10 @@ def main():
 
     # Positions count only real tokens, so a left-padded row sees the same positions as unpadded.
     pos = (mask.cumsum(1) - 1).clamp(min=0).to(torch.float64)
-    ang = pos[..., None] * inv_frequencies(cfg, hd)[None, None, :]
+    inv, scale = inv_frequencies(cfg, hd, int(pos.max().item()) + 1)
+    ang = pos[..., None] * inv[None, None, :]
     ang = torch.cat([ang, ang], dim=-1)  # (B, S, hd)
-    cos, sin = ang.cos()[:, None], ang.sin()[:, None]
+    cos, sin = scale * ang.cos()[:, None], scale * ang.sin()[:, None]
 
     causal = torch.tril(torch.ones(S, S, dtype=torch.bool))
     allowed = causal[None, None] & mask.bool()[:, None, None, :]  # (B, 1, S, S)

@@ -74,27 +74,65 @@ class TestModelForward : public QObject {
     QCOMPARE((*reader)->names().size(), expected_tensors(reference_config()).size());
   }
 
+  // The same weights under each rope_scaling kind Kanana configs use (llama3 for Kanana 1,
+  // yarn for Kanana 1.5 long context) and dynamic NTK, against the Python reference.
+  void logitsMatchPythonReference_data() {
+    QTest::addColumn<QString>("rope");
+    QTest::newRow("llama3") << "llama3";
+    QTest::newRow("yarn") << "yarn";
+    QTest::newRow("yarn-original-max") << "yarn-original-max";
+    QTest::newRow("dynamic") << "dynamic";
+  }
   void logitsMatchPythonReference() {
+    QFETCH(QString, rope);
     const QString python = "/usr/bin/python3";
     QProcess probe;
     probe.start(python, {"-c", "import torch"});
     if (!probe.waitForFinished(60000) || probe.exitCode() != 0) {
       QSKIP("/usr/bin/python3 with torch (Debian python3-torch) is not installed");
     }
+    LlamaConfig config = reference_config();
+    if (rope != "llama3") {
+      config.rope_theta = 10000.0;
+      config.rope_scaling = RopeScaling{};
+    }
+    if (rope == "yarn") {
+      config.rope_scaling->rope_type = "yarn";
+      config.rope_scaling->factor = 4.0;  // attention scale 0.1·ln 4 + 1
+      config.max_position_embeddings = 8;
+    } else if (rope == "yarn-original-max") {
+      config.rope_scaling->rope_type = "yarn";
+      config.rope_scaling->factor = 2.0;  // ignored: HF uses max_position / original
+      config.rope_scaling->original_max_position_embeddings = 4;
+      config.rope_scaling->beta_fast = 8.0;
+      config.max_position_embeddings = 32;
+    } else if (rope == "dynamic") {
+      config.rope_scaling->rope_type = "dynamic";
+      config.rope_scaling->factor = 2.0;
+      config.max_position_embeddings = 4;  // the 9-token rows exceed it: the base grows
+    }
+    const std::string dir = tmp_.path().toStdString() + "/ref-" + rope.toStdString();
+    if (rope != "llama3") {
+      auto m = init_model(config, /*seed=*/1234);
+      QVERIFY2(m.is_ok(), m.status().message().c_str());
+      QVERIFY(save_model(dir, *m).is_ok());
+    }
+    const std::string model_dir = rope == "llama3" ? dir_ : dir;
     Json spec;
     spec["input_ids"] = kRows;
     spec["attention_mask"] = kMask;
     const std::string ids_path = tmp_.path().toStdString() + "/ids.json";
-    const std::string out_path = tmp_.path().toStdString() + "/ref_logits.bin";
+    const std::string out_path = tmp_.path().toStdString() + "/ref_logits-" + rope.toStdString() + ".bin";
     QVERIFY(write_json_file(ids_path, spec).is_ok());
     QProcess p;
-    p.start(python, {kanana::test::source_dir() + "/tests/model/reference_llama.py", QString::fromStdString(dir_),
+    p.start(python, {kanana::test::source_dir() + "/tests/model/reference_llama.py", QString::fromStdString(model_dir),
                      QString::fromStdString(ids_path), QString::fromStdString(out_path)});
     QVERIFY(p.waitForFinished(120000));
     QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
 
-    auto loaded = load_model(dir_, LoadOptions{torch::kFloat32});
+    auto loaded = load_model(model_dir, LoadOptions{torch::kFloat32});
     QVERIFY2(loaded.is_ok(), loaded.status().message().c_str());
+    QCOMPARE(QString::fromStdString(loaded->model->config().rope_scaling->rope_type), rope.section('-', 0, 0));
     auto& model = loaded->model;
     torch::NoGradGuard ng;
     ForwardOptions fo;
@@ -110,7 +148,7 @@ class TestModelForward : public QObject {
     auto diff = (logits - expected).abs().amax(-1).masked_select(real);
     const double max_diff = diff.max().item<double>();
     const double spread = expected.std().item<double>();
-    qInfo("max |logit - reference| = %.3g (logit std %.3g)", max_diff, spread);
+    qInfo("%s: max |logit - reference| = %.3g (logit std %.3g)", qPrintable(rope), max_diff, spread);
     QVERIFY2(spread > 0.3, "random weights give near-constant logits; the comparison would be weak");
     QVERIFY(max_diff < 1e-4);
   }
