@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
       {"type", "pretrain"}, {"model", {{"preset", preset}}}, {"seq_len", seq},
       {"micro_batch_size", std::max<int64_t>(1, batch / world)}, {"grad_accum", 1}, {"seed", 1},
       {"stages", Json::array({Json{{"name", "bench"}, {"token_budget", (steps + 1) * seq * batch},
-                                   {"sources", Json::array({Json{{"name", "bench"}, {"path", (root / "pack").string()}}})},
+                                   {"sources", Json::array({Json{{"name", "bench"}, {"path", (root / "pack").string()}, {"weight", 1.0}}})},
                                    {"schedule", {{"kind", "constant"}, {"peak_lr", 1e-4}}}}})},
       {"validation", {{"paths", Json::array()}, {"batches", 1}}},
       {"checkpoint", {{"interval", 0}, {"keep_last", 1}}},

@@ -73,6 +73,11 @@ class Llama(nn.Module):
 
 
 model = Llama()
+# Hugging Face Llama initialisation (what the C++ init_model does): N(0, 0.02) weights, norms 1.
+with torch.no_grad():
+    for name, p in model.named_parameters():
+        if p.dim() == 2:
+            p.normal_(0.0, 0.02)
 opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=1e-4)
 times = []
 for step in range(STEPS):

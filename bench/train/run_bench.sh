@@ -3,7 +3,7 @@
 # on the 10m and small-100m presets, then 2-rank Gloo scaling on 10m.
 # usage: bench/train/run_bench.sh BUILD_DIR [THREADS]
 set -e
-BIN=${1:?build dir}/bench/train/bench_train
+BIN=${1:?build dir}/bin/bench_train
 T=${2:-2}
 HERE=$(dirname "$0")
 echo "# BLAS: $(/usr/bin/python3 -c 'import torch; print(torch.__config__.show())' | grep -io 'blas_info=[a-z]*\|openblas' | head -1); load: $(cat /proc/loadavg)"
