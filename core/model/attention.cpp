@@ -1,5 +1,6 @@
 // GQA attention forward (see attention.h). Softmax runs in fp32 as in transformers' eager path.
 #include "model/attention.h"
+#include "model/linear.h"
 
 #include <cmath>
 #include <limits>
@@ -26,9 +27,9 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::T
                                           KVCache* cache) {
   const int64_t batch = x.size(0), seq = x.size(1);
   const int64_t groups = heads_ / kv_heads_;
-  auto q = q_proj->forward(x).view({batch, seq, heads_, head_dim_}).transpose(1, 2);     // (b, heads, s, d)
-  auto k = k_proj->forward(x).view({batch, seq, kv_heads_, head_dim_}).transpose(1, 2);  // (b, kv, s, d)
-  auto v = v_proj->forward(x).view({batch, seq, kv_heads_, head_dim_}).transpose(1, 2);  // (b, kv, s, d)
+  auto q = project(q_proj, x).view({batch, seq, heads_, head_dim_}).transpose(1, 2);     // (b, heads, s, d)
+  auto k = project(k_proj, x).view({batch, seq, kv_heads_, head_dim_}).transpose(1, 2);  // (b, kv, s, d)
+  auto v = project(v_proj, x).view({batch, seq, kv_heads_, head_dim_}).transpose(1, 2);  // (b, kv, s, d)
   q = apply_rotary(q, cos, sin);  // contiguous (b, heads, s, d)
   k = apply_rotary(k, cos, sin);
   if (cache != nullptr) {
@@ -56,7 +57,7 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::T
   }
   auto out = torch::matmul(probs, v);  // (b, kv, groups * s, d)
   out = out.view({batch, heads_, seq, head_dim_}).transpose(1, 2).reshape({batch, seq, heads_ * head_dim_});
-  return o_proj->forward(out);  // (b, s, hidden)
+  return project(o_proj, out);  // (b, s, hidden)
 }
 
 }  // namespace kanana::model

@@ -1,5 +1,6 @@
 // Llama decoder forward, masks/positions for padded batches, and HF-style initialisation.
 #include "model/llama.h"
+#include "model/linear.h"
 
 #include "model/activation_checkpointing_impl.h"
 
@@ -120,7 +121,7 @@ ForwardOutput LlamaForCausalLMImpl::forward(const torch::Tensor& input_ids, cons
     if (o.logits_to_keep > 0 && o.logits_to_keep < h.size(1)) {
       h = h.narrow(1, h.size(1) - o.logits_to_keep, o.logits_to_keep);
     }
-    out.logits = torch::nn::functional::linear(h, output_embedding_weight());  // (b, kept, vocab)
+    out.logits = project(h, output_embedding_weight());  // (b, kept, vocab)
   }
   return out;
 }

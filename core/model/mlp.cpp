@@ -1,5 +1,6 @@
 // SwiGLU MLP (see mlp.h).
 #include "model/mlp.h"
+#include "model/linear.h"
 
 namespace kanana::model {
 
@@ -11,13 +12,13 @@ LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& c) {
 }
 
 torch::Tensor LlamaMLPImpl::forward(const torch::Tensor& x) {
-  auto gate = gate_proj->forward(x);  // (batch, seq, intermediate)
-  auto up = up_proj->forward(x);      // (batch, seq, intermediate)
+  auto gate = project(gate_proj, x);  // (batch, seq, intermediate)
+  auto up = project(up_proj, x);      // (batch, seq, intermediate)
   if (!torch::GradMode::is_enabled()) {
     // Inference: reuse the gate buffer instead of allocating two more intermediates.
-    return down_proj->forward(torch::silu_(gate).mul_(up));
+    return project(down_proj, torch::silu_(gate).mul_(up));
   }
-  return down_proj->forward(torch::silu(gate) * up);
+  return project(down_proj, torch::silu(gate) * up);
 }
 
 }  // namespace kanana::model
