@@ -212,8 +212,13 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
         for (const auto& [k, v] : metric_sums) metric_means[k] = stats[i++].item<double>();
       }
       const int64_t tokens_this_step = int64_t(std::llround(stats[int64_t(stat_values.size()) - 1].item<double>() * world));
+      // Per-tensor 2-norms in one read pass each (no fp64 copy of 100M-element gradients),
+      // combined in double like torch.nn.utils.clip_grad_norm_.
       double sq = 0;
-      for (const auto& g : grads) sq += g.to(torch::kFloat64).square().sum().item<double>();
+      for (const auto& g : grads) {
+        const double n = g.norm().item<double>();
+        sq += n * n;
+      }
       const double grad_norm = std::sqrt(sq);
 
       StepRecord rec{state.step, loss, grad_norm, lr, false, 0.0};
