@@ -1,0 +1,237 @@
+// The "sft" recipe type: supervised fine-tuning on chat JSONL, loss on assistant tokens only,
+// short conversations packed into seq_len rows (chat_data.h).
+//
+//   "sft": {"train": "chat.jsonl", "val_fraction": 0.05, "tokenizer": "tok.model",
+//           "chat_template": "auto", "epochs": 2, "max_steps": 0, "packing": true}
+//
+// One step = micro_batch_size · grad_accum rows per rank; rows come from an epoch-shuffled
+// stream, so the cursor is just the step. Loss: CE (+ the recipe's z-loss) averaged over the
+// assistant tokens of a micro-batch.
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "posttrain/task_support.h"
+#include "train/autocast.h"
+#include "train/losses.h"
+#include "train/lr_schedule.h"
+#include "train/task.h"
+
+namespace kanana::posttrain {
+namespace {
+
+namespace fs = std::filesystem;
+using train::Recipe;
+
+struct SftOptions {
+  DataSpec data;
+  bool packing = true;
+};
+
+class SftTask final : public train::Task {
+ public:
+  explicit SftTask(const Recipe& r) : recipe_(r), opt_(std::any_cast<SftOptions>(r.task_options)) {}
+
+  Status setup(const train::TaskContext& ctx) override {
+    ctx_ = ctx;
+    KANANA_ASSIGN_OR_RETURN(model_, train::build_recipe_model(recipe_, ctx.dtype, ctx.device));
+    KANANA_ASSIGN_OR_RETURN(tok_, load_task_tokenizer(recipe_, opt_.data, model_->config().vocab_size));
+    if (ctx.rank == 0) KANANA_RETURN_IF_ERROR(keep_tokenizer_in_run(tok_, ctx.run_dir));
+
+    ReadOptions ro;
+    ro.strict = opt_.data.strict;
+    std::vector<ChatExample> train_ex, val_ex;
+    for (const auto& f : opt_.data.train) {
+      KANANA_ASSIGN_OR_RETURN(auto d, read_chat_jsonl(f, ro));
+      report_problems(ctx, "SFT", d.problems);
+      for (auto& e : d.items) train_ex.push_back(std::move(e));
+    }
+    if (!opt_.data.val.empty()) {
+      KANANA_ASSIGN_OR_RETURN(auto d, read_chat_jsonl(opt_.data.val, ro));
+      report_problems(ctx, "SFT validation", d.problems);
+      val_ex = std::move(d.items);
+    } else if (opt_.data.val_fraction > 0) {
+      const auto split = validation_split(train_ex.size(), opt_.data.val_fraction, recipe_.seed);
+      std::vector<ChatExample> kept;
+      for (size_t i = 0; i < train_ex.size(); ++i) (split[i] ? val_ex : kept).push_back(std::move(train_ex[i]));
+      train_ex = std::move(kept);
+    }
+    KANANA_ASSIGN_OR_RETURN(train_rows_, make_rows(train_ex, "training"));
+    if (train_rows_.rows == 0) return invalid_argument("no SFT training conversation with assistant tokens");
+    if (!val_ex.empty()) {
+      KANANA_ASSIGN_OR_RETURN(val_rows_, make_rows(val_ex, "validation"));
+    }
+    rows_per_step_ = recipe_.micro_batch_size * recipe_.grad_accum;
+    total_steps_ = steps_for(opt_.data, train_rows_.rows, rows_per_step_ * ctx.world_size);
+    stream_ = IndexStream(train_rows_.rows, recipe_.seed);
+    ctx.log("info", "sft: " + std::to_string(train_ex.size()) + " conversations in " + std::to_string(train_rows_.rows) +
+                        " rows of " + std::to_string(recipe_.seq_len) + (opt_.packing ? " (packed)" : "") + ", " +
+                        std::to_string(val_rows_.rows) + " validation rows, " + std::to_string(total_steps_) +
+                        " steps; chat template " + tok::chat_template_name(tok_.format.chat),
+            std::nullopt);
+    return Status::ok();
+  }
+
+  model::LlamaForCausalLM& model() override { return model_; }
+  double flops_per_token() const override {
+    return train::causal_lm_flops_per_token(const_cast<model::LlamaForCausalLM&>(model_), recipe_.seq_len);
+  }
+  bool finished() const override { return step_ >= total_steps_; }
+
+  Result<train::StepInfo> begin_step() override {
+    train::StepInfo info;
+    info.lr = train::lr_at(recipe_.schedules[0], step_, total_steps_);
+    info.stage_started = step_ == 0;
+    info.stage_name = "sft";
+    info.stage_steps = total_steps_;
+    const int64_t base = step_ * rows_per_step_ * ctx_.world_size + ctx_.rank * rows_per_step_;
+    std::vector<int64_t> rows(static_cast<size_t>(rows_per_step_));
+    for (int64_t i = 0; i < rows_per_step_; ++i) rows[size_t(i)] = stream_.at(base + i);
+    batch_ = gather(train_rows_, rows);
+    info.tokens = batch_.targets;
+    ++step_;
+    return info;
+  }
+
+  Result<train::MicroBatchOutput> micro_batch(int64_t index) override {
+    const int64_t mb = recipe_.micro_batch_size;
+    auto input = batch_.input.narrow(0, index * mb, mb);
+    auto labels = batch_.labels.narrow(0, index * mb, mb);
+    model::ForwardOptions fo;
+    fo.position_ids = batch_.positions.narrow(0, index * mb, mb);
+    train::LossOutput lo;
+    {
+      train::AutocastScope autocast(recipe_.runtime.autocast_bf16, ctx_.device);
+      auto out = model_->forward(input, fo);
+      lo = train::causal_lm_loss(out.logits, labels, recipe_.z_loss);
+    }
+    train::MicroBatchOutput o;
+    o.loss = lo.loss;
+    o.metrics["ce_loss"] = lo.ce.item<double>();
+    o.metrics["z_loss"] = lo.z_loss.item<double>();
+    o.metrics["target_tokens"] = double(lo.tokens);
+    return o;
+  }
+
+  std::optional<Json> validate() override {
+    if (val_rows_.rows == 0) return std::nullopt;
+    torch::NoGradGuard ng;
+    double ce_sum = 0, count = 0;
+    for (int64_t begin = 0; begin < val_rows_.rows; begin += recipe_.micro_batch_size) {
+      const int64_t n = std::min<int64_t>(recipe_.micro_batch_size, val_rows_.rows - begin);
+      std::vector<int64_t> rows(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = begin + i;
+      Batch b = gather(val_rows_, rows);
+      model::ForwardOptions fo;
+      fo.position_ids = b.positions;
+      train::AutocastScope autocast(recipe_.runtime.autocast_bf16, ctx_.device);
+      auto out = model_->forward(b.input, fo);
+      auto lo = train::causal_lm_loss(out.logits, b.labels, 0.0);
+      ce_sum += lo.ce.item<double>() * double(lo.tokens);
+      count += double(lo.tokens);
+    }
+    if (count <= 0) return std::nullopt;
+    return Json{{"val_loss", ce_sum / count}, {"val_ppl", std::exp(ce_sum / count)}, {"val_tokens", count}};
+  }
+
+  Json cursor() const override { return Json{{"step", step_}}; }
+  Status restore(const Json& c) override {
+    if (!c.is_object() || !c.contains("step") || !c["step"].is_number_integer())
+      return data_loss("sft cursor has no step");
+    step_ = c["step"].get<int64_t>();
+    return Status::ok();
+  }
+
+ private:
+  struct Batch {
+    torch::Tensor input, labels, positions;
+    int64_t targets = 0;
+  };
+
+  Result<SftRows> make_rows(const std::vector<ChatExample>& examples, const std::string& what) {
+    std::vector<SftSequence> seqs;
+    seqs.reserve(examples.size());
+    int64_t truncated = 0, empty = 0;
+    for (const auto& ex : examples) {
+      auto chat = tokenize_chat(*tok_.tokenizer, tok_.format.chat, ex.messages);
+      if (!chat) {
+        if (opt_.data.strict) return chat.status().with_context(ex.origin);
+        ctx_.log("warning", "skipped " + ex.origin + ": " + chat.status().message(), std::nullopt);
+        continue;
+      }
+      bool cut = false;
+      SftSequence s = make_sft_sequence(*chat, recipe_.seq_len, &cut);
+      truncated += cut ? 1 : 0;
+      if (s.targets() == 0) {
+        ++empty;
+        continue;
+      }
+      seqs.push_back(std::move(s));
+    }
+    if (truncated)
+      ctx_.log("warning", what + ": " + std::to_string(truncated) + " conversations longer than seq_len " +
+                              std::to_string(recipe_.seq_len) + " were truncated", std::nullopt);
+    if (empty)
+      ctx_.log("warning", what + ": " + std::to_string(empty) + " conversations had no assistant token within seq_len; skipped",
+               std::nullopt);
+    return pack_sft_sequences(seqs, recipe_.seq_len, opt_.packing, padding_id(*tok_.tokenizer));
+  }
+
+  Batch gather(const SftRows& rows, const std::vector<int64_t>& which) const {
+    const int64_t n = int64_t(which.size()), s = rows.seq_len;
+    torch::Tensor input = torch::empty({n, s}, torch::kInt64), labels = torch::empty({n, s}, torch::kInt64),
+                  positions = torch::empty({n, s}, torch::kInt64);
+    auto in = input.accessor<int64_t, 2>(), lb = labels.accessor<int64_t, 2>(), ps = positions.accessor<int64_t, 2>();
+    Batch b;
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t off = size_t(which[size_t(i)] * s);
+      for (int64_t t = 0; t < s; ++t) {
+        in[i][t] = rows.input[off + size_t(t)];
+        lb[i][t] = rows.labels[off + size_t(t)];
+        ps[i][t] = rows.positions[off + size_t(t)];
+      }
+      b.targets += rows.targets[size_t(which[size_t(i)])];
+    }
+    b.input = input.to(ctx_.device);
+    b.labels = labels.to(ctx_.device);
+    b.positions = positions.to(ctx_.device);
+    return b;
+  }
+
+  const Recipe recipe_;
+  SftOptions opt_;
+  train::TaskContext ctx_;
+  model::LlamaForCausalLM model_{nullptr};
+  TaskTokenizer tok_;
+  SftRows train_rows_, val_rows_;
+  IndexStream stream_;
+  Batch batch_;
+  int64_t rows_per_step_ = 0, total_steps_ = 0, step_ = 0;
+};
+
+Status parse_sft(const Json& json, const std::string& origin, const fs::path& base, Recipe& recipe) {
+  JsonReader rd(json, origin);
+  if (!rd.has("sft")) return rd.field_error("sft", "is required for type 'sft'");
+  KANANA_ASSIGN_OR_RETURN(JsonReader b, rd.child("sft"));
+  KANANA_RETURN_IF_ERROR(check_block_keys(b, {"packing"}));
+  SftOptions o;
+  KANANA_RETURN_IF_ERROR(parse_data_spec(b, base, /*train_optional=*/false, &o.data));
+  if (o.data.raw) return b.field_error("prompt_format", "must be chat for SFT (chat data is always rendered with the template)");
+  Status err;
+  o.packing = b.get_bool_or("packing", true, &err);
+  KANANA_RETURN_IF_ERROR(err);
+  recipe.task_options = o;
+  return Status::ok();
+}
+
+const bool registered = train::register_task_type({
+    .name = "sft",
+    .summary = "supervised fine-tuning on chat JSONL (loss on assistant tokens, packed rows)",
+    .uses_stages = false,
+    .keys = {"sft"},
+    .parse = parse_sft,
+    .create = [](const Recipe& r) -> Result<std::unique_ptr<train::Task>> { return std::unique_ptr<train::Task>(new SftTask(r)); },
+});
+
+}  // namespace
+}  // namespace kanana::posttrain

@@ -1,0 +1,89 @@
+// What the post-training recipe types ("sft", "reward", "dpo") share: the data keys of their
+// recipe block, the tokenizer and chat format, the epoch-shuffled index stream that gives
+// every rank its rows of a global batch, and problem reporting. Internal to kanana_posttrain.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/json.h"
+#include "base/status.h"
+#include "posttrain/chat_data.h"
+#include "tokenizer/tokenizer.h"
+#include "train/recipe.h"
+#include "train/task.h"
+
+namespace kanana::posttrain {
+
+// Keys every post-training block accepts:
+//   "train": "file.jsonl" | ["a.jsonl", ...]     training data (relative to the recipe)
+//   "val": "file.jsonl"                          held-out data; or
+//   "val_fraction": 0.05                         a seeded split of the training data
+//   "tokenizer": "tokenizer.json | x.model | folder"   default: the model.init_from folder
+//   "chat_template": "auto" | "chatml" | "llama3"      auto: from the tokenizer
+//   "prompt_format": "chat" | "raw"              preference data only: raw = TRL standard
+//                                                 text without a template (BOS prompt reply EOS)
+//   "epochs": 1, "max_steps": 0                  length: max_steps if > 0, else epochs over train
+//   "strict": false                              a malformed line is an error, not a skip
+struct DataSpec {
+  std::vector<std::filesystem::path> train;
+  std::filesystem::path val;
+  double val_fraction = 0.0;
+  std::filesystem::path tokenizer;
+  std::string chat_template = "auto";
+  bool raw = false;
+  double epochs = 1.0;
+  int64_t max_steps = 0;
+  bool strict = false;
+};
+inline constexpr const char* kDataKeys[] = {"train", "val", "val_fraction", "tokenizer", "chat_template",
+                                            "prompt_format", "epochs", "max_steps", "strict"};
+
+// Reads the keys above from `block` (train required unless train_optional).
+Status parse_data_spec(const JsonReader& block, const std::filesystem::path& base, bool train_optional, DataSpec* spec);
+// check_no_unknown for the data keys plus the type's own.
+Status check_block_keys(const JsonReader& block, const std::vector<std::string>& own_keys);
+
+struct TaskTokenizer {
+  std::shared_ptr<const tok::Tokenizer> tokenizer;
+  std::filesystem::path path;  // the file or folder it was loaded from
+  TextFormat format;
+};
+// The spec's tokenizer (or the model's init_from folder), its chat format, checked against
+// the model's vocabulary size.
+Result<TaskTokenizer> load_task_tokenizer(const train::Recipe& recipe, const DataSpec& spec, int64_t model_vocab);
+// Copies the tokenizer (and tokenizer_config.json beside it) into <run_dir>/tokenizer/, so
+// checkpoints of the run can be used for generation and reward scoring (reward_model.h).
+Status keep_tokenizer_in_run(const TaskTokenizer& tokenizer, const std::filesystem::path& run_dir);
+
+// Logs the skipped lines (first few in full, then a count) as warnings.
+void report_problems(const train::TaskContext& ctx, const std::string& what, const std::vector<std::string>& problems);
+
+// Infinite stream over 0..n-1, reshuffled every epoch (seeded): item k of the stream is
+// permutation(epoch = k / n)[k % n]. Random access, so a step's rows are a pure function of
+// the step (resume = restore the step).
+class IndexStream {
+ public:
+  IndexStream() = default;
+  IndexStream(int64_t n, uint64_t seed) : n_(n), seed_(seed) {}
+  int64_t at(int64_t k);
+  int64_t size() const { return n_; }
+
+ private:
+  int64_t n_ = 0;
+  uint64_t seed_ = 0;
+  int64_t epoch_ = -1;
+  std::vector<int64_t> perm_;
+};
+
+// Steps for `items` items per epoch and a global batch of `global_batch` items.
+int64_t steps_for(const DataSpec& spec, int64_t items, int64_t global_batch);
+
+// fnv1a64 over bytes, for cache fingerprints.
+uint64_t fnv1a64(const void* data, size_t size, uint64_t h = 0xcbf29ce484222325ull);
+std::string hex64(uint64_t v);
+
+}  // namespace kanana::posttrain
