@@ -14,6 +14,7 @@
 #include "model/checkpoint.h"
 #include "posttrain/chat_data.h"
 #include "posttrain/reward_head.h"
+#include "posttrain/task_support.h"
 #include "safetensors/safetensors.h"
 #include "tokenizer/tokenizer.h"
 
@@ -171,25 +172,9 @@ Result<std::unique_ptr<RewardModel>> RewardModel::load(const fs::path& dir, cons
   KANANA_ASSIGN_OR_RETURN(impl->weights, load_reward_weights(dir, dtype, impl->device));
   impl->weights.model->eval();
   // The tokenizer: given, next to the model, or the run folder's copy (<run>/checkpoints/step-N).
-  std::vector<fs::path> candidates;
-  if (!options.tokenizer.empty()) {
-    candidates = {options.tokenizer};
-  } else {
-    candidates = {dir, dir.parent_path().parent_path() / "tokenizer"};
-  }
-  Status last = not_found(dir.string() + ": no tokenizer");
-  for (const auto& c : candidates) {
-    auto t = tok::load_tokenizer(c);
-    if (t.is_ok()) {
-      impl->tokenizer = *t;
-      impl->tokenizer_path = c;
-      break;
-    }
-    last = t.status();
-    if (!options.tokenizer.empty()) return last;
-  }
-  if (!impl->tokenizer)
-    return not_found(dir.string() + ": no tokenizer next to the reward model or in its run folder (give one)");
+  KANANA_ASSIGN_OR_RETURN(TaskTokenizer found, find_model_tokenizer(dir, options.tokenizer));
+  impl->tokenizer = found.tokenizer;
+  impl->tokenizer_path = found.path;
   if (options.chat_template) {
     impl->kind = *options.chat_template;
   } else {

@@ -11,7 +11,7 @@
 // model.safetensors, no lm_head), and a "reward" training checkpoint (model.safetensors of the
 // backbone + extra.safetensors with score.weight). The tokenizer comes from
 // RewardModelOptions::tokenizer, else the folder, else the run folder two levels up
-// (<run>/checkpoints/step-N → <run>, where the "reward" type keeps a copy of its tokenizer).
+// (<run>/checkpoints/step-N → <run>/tokenizer/, where every post-training type keeps a copy).
 //
 // Torch-free on purpose: GUI code (the annotation plugin's best-of-N) includes it.
 // Thread safety: every method may be called from any thread; calls are serialised inside.

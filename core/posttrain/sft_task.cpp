@@ -2,7 +2,12 @@
 // short conversations packed into seq_len rows (chat_data.h).
 //
 //   "sft": {"train": "chat.jsonl", "val_fraction": 0.05, "tokenizer": "tok.model",
-//           "chat_template": "auto", "epochs": 2, "max_steps": 0, "packing": true}
+//           "chat_template": "auto", "epochs": 2, "max_steps": 0, "packing": true,
+//           "attention": "document" | "row"}
+// Packed rows restart positions at every conversation; "document" (the default) also keeps
+// attention inside each conversation (posttrain/packed_forward.h), so a packed row computes
+// exactly what its conversations would alone; "row" lets later conversations see earlier
+// ones in the same row (cheaper mask, the common packing shortcut).
 //
 // One step = micro_batch_size · grad_accum rows per rank; rows come from an epoch-shuffled
 // stream, so the cursor is just the step. Loss: CE (+ the recipe's z-loss) averaged over the
@@ -11,6 +16,7 @@
 
 #include <cmath>
 
+#include "posttrain/packed_forward.h"
 #include "posttrain/task_support.h"
 #include "train/autocast.h"
 #include "train/losses.h"
@@ -26,6 +32,7 @@ using train::Recipe;
 struct SftOptions {
   DataSpec data;
   bool packing = true;
+  bool document_attention = true;
 };
 
 class SftTask final : public train::Task {
@@ -65,7 +72,7 @@ class SftTask final : public train::Task {
     total_steps_ = steps_for(opt_.data, train_rows_.rows, rows_per_step_ * ctx.world_size);
     stream_ = IndexStream(train_rows_.rows, recipe_.seed);
     ctx.log("info", "sft: " + std::to_string(train_ex.size()) + " conversations in " + std::to_string(train_rows_.rows) +
-                        " rows of " + std::to_string(recipe_.seq_len) + (opt_.packing ? " (packed)" : "") + ", " +
+                        " rows of " + std::to_string(recipe_.seq_len) + (opt_.packing ? (opt_.document_attention ? " (packed, attention within each conversation)" : " (packed)") : "") + ", " +
                         std::to_string(val_rows_.rows) + " validation rows, " + std::to_string(total_steps_) +
                         " steps; chat template " + tok::chat_template_name(tok_.format.chat),
             std::nullopt);
@@ -88,7 +95,7 @@ class SftTask final : public train::Task {
     std::vector<int64_t> rows(static_cast<size_t>(rows_per_step_));
     for (int64_t i = 0; i < rows_per_step_; ++i) rows[size_t(i)] = stream_.at(base + i);
     batch_ = gather(train_rows_, rows);
-    info.tokens = batch_.targets;
+    info.tokens = batch_.positions_used;
     ++step_;
     return info;
   }
@@ -97,13 +104,11 @@ class SftTask final : public train::Task {
     const int64_t mb = recipe_.micro_batch_size;
     auto input = batch_.input.narrow(0, index * mb, mb);
     auto labels = batch_.labels.narrow(0, index * mb, mb);
-    model::ForwardOptions fo;
-    fo.position_ids = batch_.positions.narrow(0, index * mb, mb);
     train::LossOutput lo;
     {
       train::AutocastScope autocast(recipe_.runtime.autocast_bf16, ctx_.device);
-      auto out = model_->forward(input, fo);
-      lo = train::causal_lm_loss(out.logits, labels, recipe_.z_loss);
+      auto logits = forward(input, batch_.positions.narrow(0, index * mb, mb), batch_.segments.narrow(0, index * mb, mb));
+      lo = train::causal_lm_loss(logits, labels, recipe_.z_loss);
     }
     train::MicroBatchOutput o;
     o.loss = lo.loss;
@@ -122,11 +127,8 @@ class SftTask final : public train::Task {
       std::vector<int64_t> rows(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = begin + i;
       Batch b = gather(val_rows_, rows);
-      model::ForwardOptions fo;
-      fo.position_ids = b.positions;
       train::AutocastScope autocast(recipe_.runtime.autocast_bf16, ctx_.device);
-      auto out = model_->forward(b.input, fo);
-      auto lo = train::causal_lm_loss(out.logits, b.labels, 0.0);
+      auto lo = train::causal_lm_loss(forward(b.input, b.positions, b.segments), b.labels, 0.0);
       ce_sum += lo.ce.item<double>() * double(lo.tokens);
       count += double(lo.tokens);
     }
@@ -143,9 +145,17 @@ class SftTask final : public train::Task {
   }
 
  private:
+  torch::Tensor forward(const torch::Tensor& input, const torch::Tensor& positions, const torch::Tensor& segments) {
+    if (opt_.document_attention && opt_.packing) return packed_forward(model_, input, positions, segments);
+    model::ForwardOptions fo;
+    fo.position_ids = positions;
+    return model_->forward(input, fo).logits;
+  }
+
   struct Batch {
-    torch::Tensor input, labels, positions;
+    torch::Tensor input, labels, positions, segments;
     int64_t targets = 0;
+    int64_t positions_used = 0;  // non-padding positions (what the forward pass processes)
   };
 
   Result<SftRows> make_rows(const std::vector<ChatExample>& examples, const std::string& what) {
@@ -180,8 +190,9 @@ class SftTask final : public train::Task {
   Batch gather(const SftRows& rows, const std::vector<int64_t>& which) const {
     const int64_t n = int64_t(which.size()), s = rows.seq_len;
     torch::Tensor input = torch::empty({n, s}, torch::kInt64), labels = torch::empty({n, s}, torch::kInt64),
-                  positions = torch::empty({n, s}, torch::kInt64);
-    auto in = input.accessor<int64_t, 2>(), lb = labels.accessor<int64_t, 2>(), ps = positions.accessor<int64_t, 2>();
+                  positions = torch::empty({n, s}, torch::kInt64), segments = torch::empty({n, s}, torch::kInt64);
+    auto in = input.accessor<int64_t, 2>(), lb = labels.accessor<int64_t, 2>(), ps = positions.accessor<int64_t, 2>(),
+         sg = segments.accessor<int64_t, 2>();
     Batch b;
     for (int64_t i = 0; i < n; ++i) {
       const size_t off = size_t(which[size_t(i)] * s);
@@ -189,12 +200,15 @@ class SftTask final : public train::Task {
         in[i][t] = rows.input[off + size_t(t)];
         lb[i][t] = rows.labels[off + size_t(t)];
         ps[i][t] = rows.positions[off + size_t(t)];
+        sg[i][t] = rows.segments[off + size_t(t)];
       }
       b.targets += rows.targets[size_t(which[size_t(i)])];
+      for (int64_t t = 0; t < s; ++t) b.positions_used += rows.segments[off + size_t(t)] >= 0 ? 1 : 0;
     }
     b.input = input.to(ctx_.device);
     b.labels = labels.to(ctx_.device);
     b.positions = positions.to(ctx_.device);
+    b.segments = segments.to(ctx_.device);
     return b;
   }
 
@@ -213,13 +227,16 @@ Status parse_sft(const Json& json, const std::string& origin, const fs::path& ba
   JsonReader rd(json, origin);
   if (!rd.has("sft")) return rd.field_error("sft", "is required for type 'sft'");
   KANANA_ASSIGN_OR_RETURN(JsonReader b, rd.child("sft"));
-  KANANA_RETURN_IF_ERROR(check_block_keys(b, {"packing"}));
+  KANANA_RETURN_IF_ERROR(check_block_keys(b, {"packing", "attention"}));
   SftOptions o;
   KANANA_RETURN_IF_ERROR(parse_data_spec(b, base, /*train_optional=*/false, &o.data));
   if (o.data.raw) return b.field_error("prompt_format", "must be chat for SFT (chat data is always rendered with the template)");
   Status err;
   o.packing = b.get_bool_or("packing", true, &err);
+  const std::string attention = b.get_string_or("attention", "document", &err);
   KANANA_RETURN_IF_ERROR(err);
+  if (attention != "document" && attention != "row") return b.field_error("attention", "must be document or row");
+  o.document_attention = attention == "document";
   recipe.task_options = o;
   return Status::ok();
 }

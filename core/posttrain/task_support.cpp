@@ -128,6 +128,24 @@ Status keep_tokenizer_in_run(const TaskTokenizer& t, const fs::path& run_dir) {
   return Status::ok();
 }
 
+Result<TaskTokenizer> find_model_tokenizer(const fs::path& model_dir, const fs::path& explicit_path) {
+  TaskTokenizer t;
+  if (!explicit_path.empty()) {
+    KANANA_ASSIGN_OR_RETURN(t.tokenizer, tok::load_tokenizer(explicit_path));
+    t.path = explicit_path;
+    return t;
+  }
+  for (const fs::path& c : {model_dir, model_dir.parent_path().parent_path() / "tokenizer"}) {
+    auto loaded = tok::load_tokenizer(c);
+    if (loaded.is_ok()) {
+      t.tokenizer = *loaded;
+      t.path = c;
+      return t;
+    }
+  }
+  return not_found(model_dir.string() + ": no tokenizer in the folder or in its run folder's tokenizer/ (give one)");
+}
+
 void report_problems(const train::TaskContext& ctx, const std::string& what, const std::vector<std::string>& problems) {
   if (problems.empty() || !ctx.log) return;
   const size_t shown = std::min<size_t>(problems.size(), 5);

@@ -59,6 +59,11 @@ Result<TaskTokenizer> load_task_tokenizer(const train::Recipe& recipe, const Dat
 // checkpoints of the run can be used for generation and reward scoring (reward_model.h).
 Status keep_tokenizer_in_run(const TaskTokenizer& tokenizer, const std::filesystem::path& run_dir);
 
+// The tokenizer of a model folder: `explicit_path` when given, else the folder itself, else
+// the run folder's copy two levels up (<run>/checkpoints/step-N -> <run>/tokenizer).
+Result<TaskTokenizer> find_model_tokenizer(const std::filesystem::path& model_dir,
+                                           const std::filesystem::path& explicit_path);
+
 // Logs the skipped lines (first few in full, then a count) as warnings.
 void report_problems(const train::TaskContext& ctx, const std::string& what, const std::vector<std::string>& problems);
 

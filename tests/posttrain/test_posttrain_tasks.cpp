@@ -13,6 +13,8 @@
 
 #include "byte_tokenizer.h"
 #include "jobs/events.h"
+#include "model/presets.h"
+#include "posttrain/packed_forward.h"
 #include "posttrain/reward_head.h"
 #include "posttrain/reward_model.h"
 #include "test_support.h"
@@ -97,9 +99,34 @@ class TestPosttrainTasks : public QObject {
     for (int i = 0; i < 60; ++i) prefs << pref_line(i) << "\n";
   }
 
+  void packedRowsComputeWhatEachConversationComputesAlone() {
+    auto m = model::init_model(*model::preset_config("debug"), 9);
+    QVERIFY(m.is_ok());
+    torch::NoGradGuard ng;
+    auto a = torch::randint(0, 500, {1, 9}, torch::kInt64), b = torch::randint(0, 500, {1, 6}, torch::kInt64);
+    const int64_t pad = 3;
+    auto row = torch::cat({a, b, torch::full({1, pad}, 0, torch::kInt64)}, 1);  // (1, 18)
+    auto pos = torch::cat({torch::arange(9), torch::arange(6), torch::arange(6, 6 + pad)}).view({1, -1});
+    auto seg = torch::cat({torch::zeros({9}), torch::ones({6}), torch::full({pad}, -1)}).to(torch::kInt64).view({1, -1});
+    auto packed = posttrain::packed_forward(*m, row, pos, seg);
+    auto alone_a = (*m)->forward(a).logits, alone_b = (*m)->forward(b).logits;
+    QVERIFY((packed.narrow(1, 0, 9) - alone_a).abs().max().item<double>() < 1e-5);
+    QVERIFY((packed.narrow(1, 9, 6) - alone_b).abs().max().item<double>() < 1e-5);
+    QVERIFY(torch::isfinite(packed).all().item<bool>());
+    // Row attention (positions reset, mask causal over the row) does not isolate b.
+    model::ForwardOptions fo;
+    fo.position_ids = pos;
+    auto row_attn = (*m)->forward(row, fo).logits;
+    QVERIFY((row_attn.narrow(1, 9, 6) - alone_b).abs().max().item<double>() > 1e-3);
+    // One segment without padding: the plain forward.
+    auto one = posttrain::packed_forward(*m, a, torch::arange(9).view({1, -1}), torch::zeros({1, 9}, torch::kInt64));
+    QVERIFY((one - alone_a).abs().max().item<double>() < 1e-5);
+  }
+
   void sftTrainsReportsBadLinesAndResumesExactly() {
     Json j = base_recipe("sft");
     j["sft"] = {{"train", "sft.jsonl"}, {"tokenizer", "tok"}, {"val_fraction", 0.2}, {"max_steps", 8}};
+    j["seq_len"] = 128;  // ~35 tokens per conversation: several per row
     j["validation"] = {{"interval", 4}};
     auto full = run(j, "sft-full");
     QVERIFY2(full.is_ok(), full.status().message().c_str());
@@ -109,6 +136,13 @@ class TestPosttrainTasks : public QObject {
     QVERIFY(logged(root_ / "sft-full", "sft.jsonl:3: field 'messages[1].role'"));
     QVERIFY(fs::is_regular_file(root_ / "sft-full" / "tokenizer" / "tokenizer.json"));
     QVERIFY(last_metric(root_ / "sft-full", "target_tokens").value_or(0) > 0);
+
+    Json row = j;
+    row["sft"]["attention"] = "row";
+    row["sft"]["max_steps"] = 2;
+    auto row_run = run(row, "sft-row");
+    QVERIFY2(row_run.is_ok(), row_run.status().message().c_str());
+    QVERIFY(row_run->steps[0].loss != full->steps[0].loss);  // same rows, other attention
 
     auto first = run(j, "sft-split", 3);
     QVERIFY2(first.is_ok(), first.status().message().c_str());
