@@ -1,0 +1,75 @@
+// InfoNCE with in-batch negatives and the pair-file reader (contrastive.h).
+#include "embed/contrastive.h"
+
+#include "base/files.h"
+#include "base/json.h"
+#include "base/strings.h"
+
+namespace kanana::embed {
+
+InfoNceOutput info_nce_loss(const torch::Tensor& q, const torch::Tensor& p, double temperature, bool symmetric) {
+  TORCH_CHECK(q.dim() == 2 && p.sizes() == q.sizes(), "info_nce_loss: q and p must be (batch, dim) alike, got ",
+              q.sizes(), " and ", p.sizes());
+  TORCH_CHECK(temperature > 0, "info_nce_loss: temperature must be > 0");
+  const int64_t n = q.size(0);
+  auto sim = torch::matmul(q.to(torch::kFloat32), p.to(torch::kFloat32).t());  // (n, n) cosines
+  auto logits = sim / temperature;
+  auto target = torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(q.device()));
+  auto loss = torch::nn::functional::cross_entropy(logits, target);
+  if (symmetric) loss = 0.5 * (loss + torch::nn::functional::cross_entropy(logits.t(), target));
+  InfoNceOutput out;
+  out.loss = loss;
+  torch::NoGradGuard ng;
+  auto s = sim.detach();
+  out.accuracy = s.argmax(1).eq(target).to(torch::kFloat32).mean();
+  auto diag = s.diagonal();
+  out.positive_similarity = diag.mean();
+  out.negative_similarity = n > 1 ? (s.sum() - diag.sum()) / double(n * (n - 1)) : torch::zeros({}, s.options());
+  return out;
+}
+
+Result<PairFile> read_pairs_jsonl(const std::filesystem::path& file, bool strict) {
+  KANANA_ASSIGN_OR_RETURN(std::string text, read_file(file));
+  PairFile out;
+  size_t pos = 0;
+  int64_t line_no = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (trim(line).empty()) continue;
+    ++out.lines;
+    const std::string origin = file.string() + ":" + std::to_string(line_no);
+    std::string problem;
+    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      problem = "not valid JSON";
+    } else if (!j.is_object()) {
+      problem = "a line must be a JSON object";
+    } else {
+      for (const char* key : {"query", "positive"}) {
+        if (!j.contains(key)) {
+          problem = std::string("field '") + key + "' is required";
+        } else if (!j[key].is_string()) {
+          problem = std::string("field '") + key + "' must be a string";
+        } else if (trim(j[key].get_ref<const std::string&>()).empty()) {
+          problem = std::string("field '") + key + "' is empty";
+        } else if (!is_valid_utf8(j[key].get_ref<const std::string&>())) {
+          problem = std::string("field '") + key + "' is not valid UTF-8";
+        }
+        if (!problem.empty()) break;
+      }
+    }
+    if (!problem.empty()) {
+      if (strict) return invalid_argument(origin + ": " + problem);
+      out.problems.push_back(origin + ": " + problem);
+      continue;
+    }
+    out.pairs.push_back({j["query"].get<std::string>(), j["positive"].get<std::string>()});
+  }
+  return out;
+}
+
+}  // namespace kanana::embed
