@@ -58,8 +58,8 @@ struct CitationMark {
 std::vector<CitationMark> find_citations(std::string_view answer, const std::vector<Citation>& citations);
 
 // The passage a citation points to, read from its source now: the file's bytes [begin, end)
-// (HTML: the markup range), or the JSONL record's text field [begin, end). Error names the
-// file if it changed so that the range no longer exists.
-Result<std::string> read_cited_passage(const SourceSpan& span);
+// (HTML: the markup range), or the JSONL record's `text_field` [begin, end) (the index's
+// IndexSettings::text_field). Error names the file if the range no longer exists there.
+Result<std::string> read_cited_passage(const SourceSpan& span, const std::string& text_field = "text");
 
 }  // namespace kanana::rag

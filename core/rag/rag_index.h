@@ -97,6 +97,8 @@ class RagIndex {
   Result<IngestReport> add_paths(const std::vector<std::filesystem::path>& paths, bool strict = false,
                                  Progress* progress = nullptr, const CancelToken* cancel = nullptr);
 
+  // The k best chunks for the mode; hybrid fuses the full-text and vector lists (each
+  // `candidates` deep) by reciprocal rank. On a full-text-only index hybrid is full-text.
   Result<std::vector<SearchHit>> search(std::string_view query, const SearchOptions& options = {});
   // The two retrievers alone: chunk ids best first with their scores (-bm25 / cosine).
   Result<std::vector<std::pair<int64_t, double>>> search_fulltext(std::string_view query, int64_t k);

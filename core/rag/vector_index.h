@@ -71,7 +71,8 @@ class HnswIndex final : public VectorIndex {
   int64_t size() const override;
   int64_t dim() const override { return dim_; }
   std::string kind() const override { return "hnsw"; }
-  void set_ef_search(int64_t ef) { options_.ef_search = ef; }
+  // Not while searches run on other threads.
+  void set_ef_search(int64_t ef);
   Status save(const std::filesystem::path& file) const;  // atomic (temp + rename)
 
  private:
