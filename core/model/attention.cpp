@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "model/activation_capture.h"
 #include "model/rope.h"
 
 namespace kanana::model {
@@ -57,6 +58,10 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::T
   }
   auto out = torch::matmul(probs, v);  // (b, kv, groups * s, d)
   out = out.view({batch, heads_, seq, head_dim_}).transpose(1, 2).reshape({batch, seq, heads_ * head_dim_});
+  if (auto* observer = ActivationCapture::active()) {
+    ActivationCapture::set_current_layer(layer_idx_);
+    observer->attention(layer_idx_, x, out.view({batch, seq, heads_, head_dim_}));
+  }
   return project(o_proj, out);  // (b, s, hidden)
 }
 

@@ -2,6 +2,8 @@
 #include "model/mlp.h"
 #include "model/linear.h"
 
+#include "model/activation_capture.h"
+
 namespace kanana::model {
 
 LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& c) {
@@ -14,11 +16,10 @@ LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& c) {
 torch::Tensor LlamaMLPImpl::forward(const torch::Tensor& x) {
   auto gate = project(gate_proj, x);  // (batch, seq, intermediate)
   auto up = project(up_proj, x);      // (batch, seq, intermediate)
-  if (!torch::GradMode::is_enabled()) {
-    // Inference: reuse the gate buffer instead of allocating two more intermediates.
-    return project(down_proj, torch::silu_(gate).mul_(up));
-  }
-  return project(down_proj, torch::silu(gate) * up);
+  // Inference: reuse the gate buffer instead of allocating two more intermediates.
+  auto inter = torch::GradMode::is_enabled() ? torch::silu(gate) * up : torch::silu_(gate).mul_(up);
+  if (auto* observer = ActivationCapture::active()) observer->mlp(ActivationCapture::current_layer(), x, inter);
+  return project(down_proj, inter);
 }
 
 }  // namespace kanana::model
