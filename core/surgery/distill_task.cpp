@@ -1,0 +1,280 @@
+// The "distill" recipe type: a student (the recipe's "model", typically a pruned checkpoint
+// via init_from) learns the teacher's next-token distribution on packed token shards with
+// the same staged mixtures as "pretrain" (Kanana distils every pruned student from the 8B
+// teacher with KL on the final logits, kanana-facts.md §5).
+//
+//   "teacher": "models/teacher",            // Hugging Face folder (relative to the recipe)
+//   "distill": {"temperature": 1.0,         // T; the KL term is scaled by T²
+//               "alpha": 0.0,               // weight of the LM (next-token CE) loss: (1 − α)·T²·KL + α·CE
+//               "top_k": 0}                 // keep only the teacher's top-k logits per position (0 = all)
+//
+// The teacher is loaded in the run's dtype on the run's device, in eval mode, without
+// gradients (its parameters are frozen and its forward runs under NoGradGuard). Student and
+// teacher may differ in every dimension but the vocabulary: the vocab sizes must match, and
+// when both folders carry a tokenizer (and the data's manifest names one) their
+// fingerprints must agree. Metrics: kl (at T), ce (student next-token CE on the data),
+// z_loss; validation: val_loss (student CE, comparable with a "pretrain" run), val_kl and
+// the teacher's own val_loss_teacher.
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "model/checkpoint.h"
+#include "shards/mixture.h"
+#include "shards/sampler.h"
+#include "surgery/distill_loss.h"
+#include "tokenizer/tokenizer.h"
+#include "train/autocast.h"
+#include "train/losses.h"
+#include "train/lr_schedule.h"
+#include "train/task.h"
+
+namespace kanana::surgery {
+namespace {
+
+namespace fs = std::filesystem;
+using train::Recipe;
+
+struct DistillOptions {
+  fs::path teacher;
+  double temperature = 1.0;
+  double alpha = 0.0;
+  int64_t top_k = 0;
+};
+
+bool has_tokenizer(const fs::path& dir) {
+  std::error_code ec;
+  return fs::exists(dir / "tokenizer.json", ec) || fs::exists(dir / "tokenizer.model", ec);
+}
+
+class DistillTask final : public train::Task {
+ public:
+  explicit DistillTask(const Recipe& recipe)
+      : recipe_(recipe), options_(std::any_cast<DistillOptions>(recipe.task_options)) {}
+
+  Status setup(const train::TaskContext& ctx) override {
+    ctx_ = ctx;
+    KANANA_ASSIGN_OR_RETURN(student_, train::build_recipe_model(recipe_, ctx.dtype, ctx.device));
+    model::LoadOptions lo;
+    lo.dtype = ctx.dtype;
+    lo.device = ctx.device;
+    KANANA_ASSIGN_OR_RETURN(auto loaded, model::load_model(options_.teacher, lo));
+    teacher_ = loaded.model;
+    teacher_->eval();
+    for (auto& p : teacher_->parameters()) p.set_requires_grad(false);
+
+    const auto& s = student_->config();
+    const auto& t = teacher_->config();
+    if (s.vocab_size != t.vocab_size)
+      return invalid_argument("the teacher " + options_.teacher.string() + " has vocab_size " + std::to_string(t.vocab_size) +
+                              " but the student has " + std::to_string(s.vocab_size) +
+                              ": distillation needs one tokenizer for both");
+    if (t.bidirectional || s.bidirectional) return invalid_argument("distillation needs causal language models");
+
+    shards::MixtureOptions mo;
+    mo.seq_len = recipe_.seq_len;
+    mo.batch_size = recipe_.micro_batch_size * recipe_.grad_accum;
+    mo.seed = recipe_.seed;
+    mo.rank = ctx.rank;
+    mo.world_size = ctx.world_size;
+    KANANA_ASSIGN_OR_RETURN(mixture_, shards::MixtureSampler::open(recipe_.stages, mo));
+    const auto& manifest = mixture_->source_data(0)->manifest();
+    if (manifest.vocab_size > s.vocab_size)
+      return invalid_argument("the data's tokenizer has " + std::to_string(manifest.vocab_size) +
+                              " tokens but the models' vocab_size is " + std::to_string(s.vocab_size));
+    KANANA_RETURN_IF_ERROR(check_tokenizers(manifest.tokenizer_fingerprint));
+
+    rows_ = recipe_.micro_batch_size * recipe_.grad_accum;
+    buffer_.resize(size_t(rows_ * (recipe_.seq_len + 1)));
+    for (const auto& pack : recipe_.validation.packs) {
+      auto set = shards::ShardSet::open(pack, shards::Split::kValidation);
+      if (!set || (*set)->num_tokens() < uint64_t(recipe_.seq_len) + 1) {
+        ctx.log("warning", "no usable validation split in " + pack.string() +
+                               (set ? std::string() : " (" + set.status().message() + ")"), std::nullopt);
+        continue;
+      }
+      shards::SamplerOptions so;
+      so.seq_len = recipe_.seq_len;
+      so.batch_size = recipe_.micro_batch_size;
+      so.shuffle = false;
+      KANANA_ASSIGN_OR_RETURN(auto sampler, shards::SequenceSampler::create(*set, so));
+      ValSet v;
+      v.windows = std::min<int64_t>(int64_t(sampler->num_windows()), recipe_.validation.batches * recipe_.micro_batch_size);
+      v.sampler = std::move(sampler);
+      val_sets_.push_back(std::move(v));
+    }
+    ctx.log("info",
+            "distilling from " + options_.teacher.string() + " (" + std::to_string(model::parameter_count(t)) +
+                " parameters) into a " + std::to_string(model::parameter_count(s)) + "-parameter student, T=" +
+                std::to_string(options_.temperature) + ", alpha=" + std::to_string(options_.alpha) +
+                (options_.top_k > 0 ? ", top-" + std::to_string(options_.top_k) + " teacher logits" : ""),
+            std::nullopt);
+    return Status::ok();
+  }
+
+  model::LlamaForCausalLM& model() override { return student_; }
+  double flops_per_token() const override {
+    // Student forward + backward, plus the teacher's forward (a third of its training cost).
+    return train::causal_lm_flops_per_token(const_cast<model::LlamaForCausalLM&>(student_), recipe_.seq_len) +
+           train::causal_lm_flops_per_token(const_cast<model::LlamaForCausalLM&>(teacher_), recipe_.seq_len) / 3.0;
+  }
+  bool finished() const override { return mixture_->finished(); }
+
+  Result<train::StepInfo> begin_step() override {
+    const size_t stage = mixture_->stage_index();
+    const int64_t step_in_stage = int64_t(mixture_->steps_done_in_stage());
+    KANANA_ASSIGN_OR_RETURN(auto batch, mixture_->next_batch(buffer_.data()));
+    train::StepInfo info;
+    info.stage = int64_t(stage);
+    info.stage_started = batch.stage_started;
+    info.stage_name = recipe_.stages[stage].name;
+    info.stage_steps = int64_t(mixture_->stage_steps(stage));
+    info.num_stages = int64_t(recipe_.stages.size());
+    info.lr = train::lr_at(recipe_.schedules[stage], step_in_stage, info.stage_steps);
+    info.tokens = rows_ * recipe_.seq_len;
+    data_ = torch::from_blob(buffer_.data(), {rows_, recipe_.seq_len + 1}, torch::kInt64).clone().to(ctx_.device);
+    return info;
+  }
+
+  Result<train::MicroBatchOutput> micro_batch(int64_t index) override {
+    auto mb = data_.narrow(0, index * recipe_.micro_batch_size, recipe_.micro_batch_size);  // (micro, seq + 1)
+    auto input = mb.narrow(1, 0, recipe_.seq_len);
+    auto targets = mb.narrow(1, 1, recipe_.seq_len);
+    TeacherLogits teacher = teacher_forward(input);
+    train::MicroBatchOutput o;
+    train::AutocastScope autocast(recipe_.runtime.autocast_bf16, ctx_.device);
+    auto out = student_->forward(input);
+    auto kd = distill_kl(out.logits, teacher, options_.temperature);
+    auto lm = train::causal_lm_loss(out.logits, targets, recipe_.z_loss);
+    o.loss = (1.0 - options_.alpha) * kd.loss + options_.alpha * lm.ce + lm.z_loss;
+    o.metrics["kl"] = kd.kl.item<double>();
+    o.metrics["ce"] = lm.ce.item<double>();
+    o.metrics["z_loss"] = lm.z_loss.item<double>();
+    return o;
+  }
+
+  std::optional<Json> validate() override {
+    if (val_sets_.empty()) return std::nullopt;
+    torch::NoGradGuard no_grad;
+    double ce_sum = 0, kl_sum = 0, teacher_sum = 0, count = 0;
+    std::vector<int32_t> row(size_t(recipe_.seq_len + 1));
+    for (auto& v : val_sets_) {
+      for (int64_t begin = 0; begin < v.windows; begin += recipe_.micro_batch_size) {
+        const int64_t rows = std::min<int64_t>(recipe_.micro_batch_size, v.windows - begin);
+        torch::Tensor batch = torch::empty({rows, recipe_.seq_len + 1}, torch::kInt64);  // (rows, seq + 1)
+        auto acc = batch.accessor<int64_t, 2>();
+        for (int64_t r = 0; r < rows; ++r) {
+          if (!v.sampler->window(uint64_t(begin + r), row.data()).is_ok()) return std::nullopt;
+          for (int64_t i = 0; i <= recipe_.seq_len; ++i) acc[r][i] = row[size_t(i)];
+        }
+        batch = batch.to(ctx_.device);
+        auto input = batch.narrow(1, 0, recipe_.seq_len);
+        auto targets = batch.narrow(1, 1, recipe_.seq_len);
+        train::AutocastScope autocast(recipe_.runtime.autocast_bf16, ctx_.device);
+        auto student_logits = student_->forward(input).logits;
+        auto teacher_logits = teacher_->forward(input).logits;
+        auto lo = train::causal_lm_loss(student_logits, targets, 0.0);
+        auto lt = train::causal_lm_loss(teacher_logits, targets, 0.0);
+        // Validation KL at T = 1 over the full vocabulary: the distance actually closed.
+        auto kd = distill_kl(student_logits, teacher_targets(teacher_logits, 0), 1.0);
+        const double n = double(lo.tokens);
+        ce_sum += lo.ce.item<double>() * n;
+        teacher_sum += lt.ce.item<double>() * n;
+        kl_sum += kd.kl.item<double>() * n;
+        count += n;
+      }
+    }
+    if (count <= 0) return std::nullopt;
+    const double loss = ce_sum / count;
+    return Json{{"val_loss", loss}, {"val_ppl", std::exp(loss)}, {"val_kl", kl_sum / count},
+                {"val_loss_teacher", teacher_sum / count}};
+  }
+
+  Json cursor() const override { return mixture_->cursor(); }
+  Status restore(const Json& cursor) override { return mixture_->restore(cursor); }
+
+ private:
+  struct ValSet {
+    std::unique_ptr<shards::SequenceSampler> sampler;
+    int64_t windows = 0;
+  };
+
+  TeacherLogits teacher_forward(const torch::Tensor& input) {
+    torch::NoGradGuard no_grad;
+    train::AutocastScope autocast(recipe_.runtime.autocast_bf16, ctx_.device);
+    auto logits = teacher_->forward(input).logits;  // (micro, seq, vocab)
+    return teacher_targets(logits, options_.top_k);
+  }
+
+  // Tokenizer files next to the teacher / the student's init_from, and the data's manifest,
+  // must name the same tokenizer when they name one.
+  Status check_tokenizers(const std::string& data_fingerprint) {
+    std::string teacher_fp, student_fp;
+    if (has_tokenizer(options_.teacher)) {
+      KANANA_ASSIGN_OR_RETURN(auto tok, tok::load_tokenizer(options_.teacher));
+      teacher_fp = tok->fingerprint();
+    }
+    if (!recipe_.model.init_from.empty() && has_tokenizer(recipe_.model.init_from)) {
+      KANANA_ASSIGN_OR_RETURN(auto tok, tok::load_tokenizer(recipe_.model.init_from));
+      student_fp = tok->fingerprint();
+    }
+    if (!teacher_fp.empty() && !student_fp.empty() && teacher_fp != student_fp)
+      return invalid_argument("the teacher's tokenizer (" + teacher_fp + ") differs from the student's (" + student_fp +
+                              "): distillation needs one tokenizer for both");
+    if (!teacher_fp.empty() && !data_fingerprint.empty() && teacher_fp != data_fingerprint)
+      return invalid_argument("the training data was tokenized with " + data_fingerprint + " but the teacher's tokenizer is " +
+                              teacher_fp);
+    return Status::ok();
+  }
+
+  const Recipe recipe_;
+  const DistillOptions options_;
+  train::TaskContext ctx_;
+  model::LlamaForCausalLM student_{nullptr};
+  model::LlamaForCausalLM teacher_{nullptr};
+  std::unique_ptr<shards::MixtureSampler> mixture_;
+  std::vector<ValSet> val_sets_;
+  std::vector<int64_t> buffer_;
+  torch::Tensor data_;
+  int64_t rows_ = 0;
+};
+
+Status parse_distill_keys(const Json& json, const std::string& origin, const fs::path& base, Recipe& recipe) {
+  JsonReader rd(json, origin);
+  DistillOptions o;
+  if (!rd.has("teacher")) return rd.field_error("teacher", "is required (the teacher model's Hugging Face folder)");
+  KANANA_ASSIGN_OR_RETURN(std::string teacher, rd.get_string("teacher"));
+  if (teacher.empty()) return rd.field_error("teacher", "is empty");
+  o.teacher = fs::path(teacher).is_absolute() ? fs::path(teacher) : base / teacher;
+  std::error_code ec;
+  if (!fs::exists(o.teacher / "config.json", ec))
+    return rd.field_error("teacher", "names " + o.teacher.string() + ", which has no config.json");
+  if (rd.has("distill")) {
+    KANANA_ASSIGN_OR_RETURN(JsonReader d, rd.child("distill"));
+    KANANA_RETURN_IF_ERROR(d.check_no_unknown({"temperature", "alpha", "top_k"}));
+    Status err;
+    o.temperature = d.get_number_or("temperature", o.temperature, &err);
+    o.alpha = d.get_number_or("alpha", o.alpha, &err);
+    o.top_k = d.get_int_or("top_k", o.top_k, &err);
+    KANANA_RETURN_IF_ERROR(err);
+    if (!(o.temperature > 0) || !std::isfinite(o.temperature)) return d.field_error("temperature", "must be > 0");
+    if (!(o.alpha >= 0 && o.alpha <= 1)) return d.field_error("alpha", "must be in [0, 1]");
+    if (o.top_k < 0) return d.field_error("top_k", "must be >= 0 (0 = every logit)");
+  }
+  recipe.task_options = o;
+  return Status::ok();
+}
+
+const bool registered = train::register_task_type({
+    .name = "distill",
+    .summary = "logit distillation (forward KL, temperature, optional top-k and LM loss) from a teacher",
+    .uses_stages = true,
+    .keys = {"teacher", "distill"},
+    .parse = parse_distill_keys,
+    .create = [](const Recipe& r) -> Result<std::unique_ptr<train::Task>> {
+      return std::unique_ptr<train::Task>(new DistillTask(r));
+    },
+});
+
+}  // namespace
+}  // namespace kanana::surgery
