@@ -203,12 +203,39 @@ Result<bool> CorpusReader::next(RawRecord* rec) {
         return true;
       }
     }
+    // A file that shrank or grew while it was read: the run cannot say what it covered.
+    std::error_code ec;
+    const auto now = fs::file_size(files_[current_], ec);
+    if (!ec && now != sizes_[current_])
+      return data_loss(files_[current_].string() + ": input file changed during the scan (" + std::to_string(sizes_[current_]) +
+                       " bytes when the run started, " + std::to_string(now) + " now)");
     finished_bytes_ += sizes_[current_];
     lines_.reset();
     current_open_ = false;
     ++current_;
   }
   return false;
+}
+
+Status CorpusReader::resume_after(const DocId& last, uint64_t last_index, RawRecord* reread) {
+  if (last.file_index >= files_.size())
+    return out_of_range("cannot resume at input file #" + std::to_string(last.file_index) + ": the run has only " +
+                        std::to_string(files_.size()) + " input files");
+  lines_.reset();
+  current_open_ = false;
+  current_ = last.file_index;
+  finished_bytes_ = 0;
+  for (size_t i = 0; i < current_; ++i) finished_bytes_ += sizes_[i];
+  KANANA_RETURN_IF_ERROR(open_file(current_));
+  Status s = lines_->seek(last.byte_offset, last.line);
+  if (!s.is_ok()) return s.with_context("resuming " + files_[current_].string());
+  next_index_ = last_index;
+  KANANA_ASSIGN_OR_RETURN(bool more, next(reread));
+  if (!more || reread->id != last || reread->index != last_index)
+    return data_loss(files_[last.file_index].string() + ":" + std::to_string(last.line) +
+                     ": the record where the earlier run stopped (byte offset " + std::to_string(last.byte_offset) +
+                     ") is not there any more");
+  return Status::ok();
 }
 
 Result<bool> CorpusReader::next_document(Document* doc, std::vector<BadLine>* bad) {

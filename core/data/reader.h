@@ -91,6 +91,13 @@ class CorpusReader {
   // Random access: the document at `id` (re-reads from disk; compressed files are re-streamed).
   Result<Document> read_at(const DocId& id) const;
 
+  // Resuming a run: position the reader just after the record `last` whose run ordinal was
+  // `last_index`, so next() continues with record last_index + 1. The record itself is read
+  // again (plain files seek straight to its byte offset; compressed ones are re-streamed up to
+  // it) and returned in `reread`, so the caller can check it is the record it saw before.
+  // Errors when no record starts at `last` any more.
+  Status resume_after(const DocId& last, uint64_t last_index, RawRecord* reread);
+
  private:
   CorpusReader(std::vector<std::filesystem::path> files, ReaderOptions options);
   bool is_jsonl(const std::filesystem::path& path) const;
