@@ -166,6 +166,34 @@ CREATE INDEX eval_results_checkpoint ON eval_results(checkpoint_id, task);
 CREATE INDEX eval_results_run ON eval_results(run_id, task);
 )sql";
 
+// v3: the annotation workflow (core/prefs). Judgements get a content key so importing the
+// same pairs twice adds nothing, and a meta object for what an imported line carried beyond
+// the pair; candidates get a meta object (reply messages, a model that is not a registered
+// checkpoint); a prompt can continue a candidate (multi-turn branches). Undo moves a
+// judgement into judgement_undo_log, so the judgements table only ever holds live labels
+// and nothing an annotator did is lost.
+const char* kSchemaV3 = R"sql(
+ALTER TABLE prompts ADD COLUMN parent_candidate_id INTEGER REFERENCES candidates(id) ON DELETE SET NULL;
+CREATE INDEX prompts_parent ON prompts(parent_candidate_id);
+
+ALTER TABLE candidates ADD COLUMN meta_json TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(meta_json));
+
+ALTER TABLE judgements ADD COLUMN meta_json TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(meta_json));
+ALTER TABLE judgements ADD COLUMN pair_key TEXT;
+CREATE UNIQUE INDEX judgements_pair_key ON judgements(pair_key) WHERE pair_key IS NOT NULL;
+CREATE INDEX judgements_annotator ON judgements(annotator, id);
+
+CREATE TABLE judgement_undo_log (
+  id           INTEGER PRIMARY KEY,
+  judgement_id INTEGER NOT NULL,  -- the id it had; not a foreign key, the row is gone
+  prompt_id    INTEGER REFERENCES prompts(id) ON DELETE CASCADE,
+  annotator    TEXT NOT NULL DEFAULT '',
+  row_json     TEXT NOT NULL CHECK (json_valid(row_json)),  -- every column of the undone row
+  undone_at    TEXT NOT NULL DEFAULT )sql" KANANA_NOW R"sql(
+);
+CREATE INDEX judgement_undo_log_annotator ON judgement_undo_log(annotator, id);
+)sql";
+
 #undef KANANA_NOW
 
 }  // namespace
@@ -174,6 +202,7 @@ const std::vector<Migration>& migrations() {
   static const std::vector<Migration> list = {
       {1, "datasets, tokenizers, runs, checkpoints, lineage", kSchemaV1},
       {2, "prompt sets, prompts, candidates, judgements, conversations, eval results", kSchemaV2},
+      {3, "annotation: judgement keys and meta, candidate meta, prompt branches, undo log", kSchemaV3},
   };
   return list;
 }
