@@ -1,0 +1,152 @@
+// The Jobs page: write or pick a recipe (validated as you type), pick where it runs (this
+// machine, an SSH host, a Slurm cluster; the sbatch script is shown before submission),
+// launch it, and watch the workspace's runs: the queue with live states, charts of every
+// logged step for one run or several overlaid, the run's event log and stdout/stderr, stop
+// and resume. Runs are detached jobs: on start the page re-attaches to those still going
+// (those whose processes died without a final state show as failed), and tells the desktop
+// when a run it watched finishes or fails.
+//
+// Threading: widgets and event tailing on the GUI thread (reads are chunked); polling,
+// launching, cancelling and resuming on the JobsController's thread.
+#pragma once
+
+#include <QHash>
+#include <QPointer>
+#include <QTimer>
+#include <QWidget>
+#include <memory>
+
+#include "base/status.h"
+#include "launch_plan.h"
+#include "run_notifications.h"
+#include "run_series.h"
+#include "runs_model.h"
+
+class QLabel;
+class QPlainTextEdit;
+class QPushButton;
+class QTableView;
+class QTabWidget;
+class QFrame;
+
+namespace kanana::gui {
+class WorkbenchContext;
+}
+
+namespace kanana::jobsplugin {
+
+class DesktopNotifier;
+class FileFollower;
+class JobsController;
+class RecipeEditor;
+class RunCharts;
+class TargetPicker;
+
+class JobsPage : public QWidget {
+  Q_OBJECT
+ public:
+  explicit JobsPage(gui::WorkbenchContext* context, QWidget* parent = nullptr);
+  ~JobsPage() override;
+
+  RecipeEditor* recipeEditor() const { return editor_; }
+  TargetPicker* targetPicker() const { return picker_; }
+  RunCharts* charts() const { return charts_; }
+  RunsModel* runsModel() const { return model_; }
+  QTableView* runsTable() const { return table_; }
+  DesktopNotifier* notifier() const { return notifier_; }
+  QPlainTextEdit* eventsLog() const { return eventsLog_; }
+  QPlainTextEdit* outputLog() const { return outputLog_; }
+  QTabWidget* tabs() const { return tabs_; }
+  QPushButton* launchButton() const { return launch_; }
+  QString bannerText() const;
+  QString detailText() const;
+
+  // The runs charted (the queue's selection), and the one whose logs show (current row).
+  QList<qint64> shownRuns() const { return shownOrder_; }
+  qint64 focusRun() const { return focus_; }
+  void selectRuns(const QList<qint64>& ids);
+  const RunSeries* series(qint64 runId) const;
+
+  // The launch the editor and the target picker describe right now.
+  Result<LaunchPlan> currentPlan() const;
+  // Validates and launches in the background (runLaunched / launchFailed follow). Slurm
+  // launches show the sbatch script for confirmation when `confirmSbatch`.
+  bool launchCurrent(QString* error, bool confirmSbatch = true);
+  void cancelRun(qint64 runId);
+  void resumeRun(qint64 runId);
+  // Ask for a snapshot now (poll: also ask the launchers how active runs are doing).
+  void refreshNow(bool poll = true);
+  void setRefreshInterval(int activeMs, int idleMs);
+  // Tests and scripted use: no confirmation dialog before stopping a run.
+  void setConfirmActions(bool on) { confirmActions_ = on; }
+
+ Q_SIGNALS:
+  void runLaunched(qint64 runId);
+  void launchFailed(const QString& error);
+  void runsUpdated();  // a snapshot of the runs was applied
+  void actionFinished(const QString& action, qint64 runId, qint64 newRunId, const QString& error);
+
+ private:
+  struct Watched {
+    RunSeries series;
+    FileFollower* events = nullptr;
+  };
+
+  QWidget* buildQueue();
+  QWidget* buildMonitor();
+  QWidget* buildLauncher();
+  void openWorkspace(const QString& path);
+  void applyRuns(const QList<RunRow>& rows);
+  void syncShownRuns();
+  void watch(qint64 runId);
+  void unwatch(qint64 runId);
+  void onEventLines(qint64 runId, const QByteArray& data, quint64 firstLine);
+  void onEventsReset(qint64 runId);
+  void setFocus(qint64 runId);
+  void updateDetail();
+  void updateButtons();
+  void showBanner(const QString& title, const QString& body, bool failed);
+  QColor colorFor(qint64 runId) const;
+  QString runLabel(qint64 runId) const;
+  void saveSelection() const;
+  QList<qint64> savedSelection() const;
+  void scheduleRefresh();
+
+  gui::WorkbenchContext* context_;
+  JobsController* controller_;
+  DesktopNotifier* notifier_;
+  RunsModel* model_;
+  QTableView* table_ = nullptr;
+  RunCharts* charts_ = nullptr;
+  QPlainTextEdit* eventsLog_ = nullptr;
+  QPlainTextEdit* outputLog_ = nullptr;
+  QTabWidget* tabs_ = nullptr;
+  QTabWidget* logTabs_ = nullptr;
+  RecipeEditor* editor_ = nullptr;
+  TargetPicker* picker_ = nullptr;
+  QPushButton* launch_ = nullptr;
+  QPushButton* preview_ = nullptr;
+  QPushButton* stop_ = nullptr;
+  QPushButton* resume_ = nullptr;
+  QLabel* launchStatus_ = nullptr;
+  QLabel* detail_ = nullptr;
+  QFrame* banner_ = nullptr;
+  QLabel* bannerLabel_ = nullptr;
+
+  QString workspacePath_;
+  QHash<qint64, Watched*> watched_;
+  QList<qint64> shownOrder_;
+  qint64 focus_ = 0;
+  FileFollower* output_ = nullptr;  // the focus run's rank-0.log
+  FinishWatcher finishWatcher_;
+  QTimer refresh_;
+  int activeIntervalMs_ = 2000;
+  int idleIntervalMs_ = 10000;
+  bool firstSnapshot_ = true;
+  bool applyingSelection_ = false;
+  bool confirmActions_ = true;
+  qint64 selectAfterRefresh_ = 0;
+  bool launching_ = false;
+};
+
+}  // namespace kanana::jobsplugin
