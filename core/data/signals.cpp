@@ -93,18 +93,54 @@ double top_ngram_frac(const std::vector<Word>& w, size_t n, double total_chars) 
   return std::min(1.0, best * best_count / total_chars);
 }
 
+// A set of 64-bit hashes with open addressing (linear probing, load <= 1/2), reused across
+// calls on one thread: the repetition signals insert one hash per word or character n-gram,
+// and a node-based std::unordered_set spent most of that time in malloc/free.
+class HashSet64 {
+ public:
+  void reset(size_t max_inserts) {
+    size_t cap = 64;
+    while (cap < 2 * max_inserts) cap <<= 1;
+    if (slots_.size() != cap) {
+      slots_.assign(cap, 0);
+      if (slots_.capacity() > 8 * cap && slots_.capacity() > (1u << 20)) slots_.shrink_to_fit();  // after a huge document
+    } else {
+      std::fill(slots_.begin(), slots_.end(), 0);
+    }
+    mask_ = cap - 1;
+    has_zero_ = false;
+  }
+  // True when `h` was not in the set yet.
+  bool insert(uint64_t h) {
+    if (h == 0) {  // 0 marks an empty slot; the zero hash is kept aside
+      const bool fresh = !has_zero_;
+      has_zero_ = true;
+      return fresh;
+    }
+    for (size_t i = static_cast<size_t>(h ^ (h >> 29)) & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i] == h) return false;
+      if (slots_[i] == 0) { slots_[i] = h; return true; }
+    }
+  }
+
+ private:
+  std::vector<uint64_t> slots_;
+  size_t mask_ = 0;
+  bool has_zero_ = false;
+};
+
 // Fraction of word characters in n-grams already seen earlier (datatrove's find_all_duplicate).
 double dup_ngram_frac(const std::vector<Word>& w, size_t n, double total_chars) {
   if (w.size() < n || total_chars <= 0) return 0;
-  std::unordered_set<uint64_t> seen;
-  seen.reserve(w.size());
+  thread_local HashSet64 seen;
+  seen.reset(w.size());
   double dup = 0;
   size_t i = 0;
   while (i + n <= w.size()) {
     uint64_t h = w[i].hash;
     uint32_t c = w[i].chars;
     for (size_t k = 1; k < n; ++k) { h = hash_combine(h, w[i + k].hash); c += w[i + k].chars; }
-    if (!seen.insert(h).second) { dup += c; i += n; } else { ++i; }
+    if (!seen.insert(h)) { dup += c; i += n; } else { ++i; }
   }
   return std::min(1.0, dup / total_chars);
 }
