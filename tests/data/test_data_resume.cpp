@@ -14,8 +14,11 @@
 #include <QJsonObject>
 #include <QProcess>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <csignal>
@@ -368,6 +371,20 @@ class TestDataResume : public QObject {
     QCOMPARE((*none)["warnings"][1].get<std::string>(), std::string("the input has no records at all"));
     QVERIFY(QFile::exists(dir_.filePath("empty_out2/kept.jsonl")));
     QCOMPARE(QFileInfo(dir_.filePath("empty_out2/kept.jsonl")).size(), 0);
+  }
+
+  void secondJobOnTheSameFolderIsRefused() {
+    const QString out = dir_.filePath("locked");
+    QVERIFY(QDir().mkpath(out + "/.partial"));
+    const int fd = ::open((out + "/.partial/lock").toLocal8Bit().constData(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    QVERIFY(fd >= 0);
+    QCOMPARE(::flock(fd, LOCK_EX | LOCK_NB), 0);  // as a running job holds it
+    auto r = run_here("pii", out, 1, false);
+    ::close(fd);
+    QVERIFY(!r.is_ok());
+    QVERIFY2(r.status().message().find("another job is writing to " + out.toStdString()) != std::string::npos,
+             r.status().message().c_str());
+    QVERIFY(run_here("pii", out, 1, false).is_ok());  // released: the next run goes ahead
   }
 
   void inputVanishingOrShrinkingMidScanIsAnError() {
