@@ -45,11 +45,13 @@ run_filter() {  # FILE THREADS ROOF_MBPS ROOF_NAME
   local load t0 t1 m kept
   load=$(cut -d' ' -f1 /proc/loadavg)
   t0=$(now)
-  "$kanana" data filter "$1" --out "$out" --threads "$2" --quiet >/dev/null
+  /usr/bin/time -f "%U %S" -o "$work/cpu.txt" "$kanana" data filter "$1" --out "$out" --threads "$2" --quiet >/dev/null
   t1=$(now)
   m=$(mbps "$t0" "$t1")
+  # MB per CPU-second (user + sys): what a core gives when the machine is shared.
+  cpu=$(python3 -c "u,s=map(float,open('$work/cpu.txt').read().split()[-2:]); print(f'{$bytes/1e6/(u+s):.2f}')")
   kept=$(python3 -c "import json; s=json.load(open('$out/summary.json')); print(s['kept'], 'of', s['documents'])")
-  echo "kanana data filter $(basename "$1") --threads $2: $m MB/s ($(ratio "$m" "$3") x $4), kept $kept, load at start $load"
+  echo "kanana data filter $(basename "$1") --threads $2: $m MB/s ($(ratio "$m" "$3") x $4), $cpu MB per CPU-second, kept $kept, load at start $load"
   rm -rf "$out"
 }
 for th in 1 "$threads_all"; do run_filter "$input" "$th" "$cat_mbps" cat; done
