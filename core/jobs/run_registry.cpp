@@ -7,6 +7,7 @@
 
 #include "base/files.h"
 #include "base/strings.h"
+#include "jobs/eval_events.h"
 #include "jobs/local_launcher.h"
 
 namespace kanana::jobs {
@@ -119,12 +120,14 @@ Status RunRegistry::record_inputs(int64_t run_id, const JobSpec& spec) {
       d.name = fs::path(input).filename().string();
       if (d.name.empty()) d.name = input;
       std::error_code ec;
-      d.kind = fs::is_directory(ws_.resolve(input), ec) ? "shards" : "corpus";
+      d.kind = spec.kind == "eval" ? "eval" : fs::is_directory(ws_.resolve(input), ec) ? "shards" : "corpus";
       d.path = input;
       d.meta_json = Json{{"registered_by", "run launch"}, {"run_id", run_id}}.dump();
       KANANA_ASSIGN_OR_RETURN(dataset_id, ws_.add_dataset(d));
     }
-    KANANA_RETURN_IF_ERROR(ws_.add_lineage({"dataset", dataset_id}, {"run", run_id}, "trained").status());
+    // An evaluation reads its task files; a training run trains on its inputs.
+    const char* relation = spec.kind == "eval" ? "evaluated" : "trained";
+    KANANA_RETURN_IF_ERROR(ws_.add_lineage({"dataset", dataset_id}, {"run", run_id}, relation).status());
   }
   return Status::ok();
 }
@@ -214,6 +217,9 @@ Result<RunRefresh> RunRegistry::refresh(int64_t run_id) {
         } else {
           out.corrupt.push_back({e.line, e.offset, id.status().message()});
         }
+      } else if (e.type == kEvalResultEventType) {
+        auto id = record_eval_result_event(ws_, run.id, e.json);
+        if (!id.is_ok()) out.corrupt.push_back({e.line, e.offset, id.status().message()});
       } else if (e.type == "metric" && e.json.contains("metrics") && e.json["metrics"].is_object()) {
         for (const auto& [k, v] : e.json["metrics"].items()) out.last_metrics[k] = v;
         if (e.step) meta["last_step"] = *e.step;
