@@ -2,6 +2,7 @@
 #include "rag/demo_sets.h"
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 #include <set>
 #include <vector>
@@ -53,6 +54,25 @@ std::string str(const Json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
 }
 
+// Sentences of a text (ends: . ! ? 。 or a line break), trimmed, at least `min_chars` long.
+std::vector<std::pair<size_t, size_t>> sentence_spans(const std::string& text, int64_t min_chars) {
+  std::vector<std::pair<size_t, size_t>> out;
+  size_t start = 0;
+  auto cut = [&](size_t end) {
+    size_t b = start, e = end;
+    while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
+    while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
+    if (int64_t(utf8_length(std::string_view(text).substr(b, e - b))) >= min_chars) out.push_back({b, e});
+    start = end;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n' || ((c == '.' || c == '!' || c == '?') && (i + 1 == text.size() || text[i + 1] == ' '))) cut(i + 1);
+  }
+  cut(text.size());
+  return out;
+}
+
 class JsonlOut {
  public:
   static Result<JsonlOut> open(const fs::path& path) {
@@ -76,6 +96,7 @@ class JsonlOut {
 
 Result<DemoSetReport> make_demo_sets(const DemoSetOptions& o) {
   if (!(o.eval_fraction > 0 && o.eval_fraction < 1)) return invalid_argument("eval fraction must be in (0, 1)");
+  if (o.repeat_retrieval < 1) return invalid_argument("the repeat count of retrieval pairs must be >= 1");
   const fs::path faq_en = o.corpora / "faq_qa_en.jsonl", faq_ko = o.corpora / "faq_qa_ko.jsonl";
   const fs::path aligned = o.corpora / "ko_en_libreoffice_aligned.jsonl";
   for (const auto& f : {faq_en, faq_ko, aligned}) {
@@ -88,6 +109,18 @@ Result<DemoSetReport> make_demo_sets(const DemoSetOptions& o) {
   if (ec) return errno_status(o.out_dir, "creating the output folder");
 
   DemoSetReport rep;
+  // Inverse cloze: a sentence as the query, its document without it as the positive.
+  auto write_ict = [&](JsonlOut& out, const std::string& text, const std::string& source) -> Status {
+    auto sentences = sentence_spans(text, o.min_chars);
+    if (sentences.size() < 3) return Status::ok();
+    for (int64_t k = 0; k < o.ict_per_document; ++k) {
+      const auto [b, e] = sentences[size_t(mix(o.seed + uint64_t(k), text) % sentences.size())];
+      const std::string rest = std::string(trim(text.substr(0, b))) + "\n" + std::string(trim(text.substr(e)));
+      KANANA_RETURN_IF_ERROR(out.write(Json{{"query", text.substr(b, e - b)}, {"positive", std::string(trim(rest))},
+                                            {"source", "ict-" + source}}));
+    }
+    return Status::ok();
+  };
   KANANA_ASSIGN_OR_RETURN(auto passages, JsonlOut::open(o.out_dir / "faq_passages.jsonl"));
   KANANA_ASSIGN_OR_RETURN(auto eval, JsonlOut::open(o.out_dir / "faq_eval.jsonl"));
   KANANA_ASSIGN_OR_RETURN(auto pairs, JsonlOut::open(o.out_dir / "train_pairs.jsonl"));
@@ -111,8 +144,26 @@ Result<DemoSetReport> make_demo_sets(const DemoSetOptions& o) {
         KANANA_RETURN_IF_ERROR(eval.write(Json{{"query", question}, {"relevant", Json::array({pid})}, {"lang", lang}}));
       } else {
         train_sections.insert(section);
-        KANANA_RETURN_IF_ERROR(pairs.write(Json{{"query", question}, {"positive", text}, {"source", "debian-faq-" + lang}}));
+        for (int64_t r = 0; r < o.repeat_retrieval; ++r)
+          KANANA_RETURN_IF_ERROR(pairs.write(Json{{"query", question}, {"positive", text}, {"source", "debian-faq-" + lang}}));
+        KANANA_RETURN_IF_ERROR(write_ict(pairs, text, "debian-faq-" + lang));
       }
+    }
+  }
+  // Installation guide: section title → section text (optional corpus).
+  for (const char* name : {"install_guide_en.jsonl", "install_guide_ko.jsonl"}) {
+    std::error_code ec;
+    if (!fs::is_regular_file(o.corpora / name, ec)) continue;
+    KANANA_ASSIGN_OR_RETURN(auto rows, read_objects(o.corpora / name));
+    for (const auto& r : rows) {
+      const std::string title = str(r, "title"), text = str(r, "text"), lang = str(r, "lang");
+      if (utf8_length(title) < 4 || int64_t(utf8_length(text)) < 4 * o.min_chars) continue;
+      // The text starts with its title: drop it so the pair is not a copy.
+      std::string body = starts_with(text, title) ? std::string(trim(std::string_view(text).substr(title.size()))) : text;
+      if (body.empty()) continue;
+      for (int64_t r2 = 0; r2 < o.repeat_retrieval; ++r2)
+        KANANA_RETURN_IF_ERROR(pairs.write(Json{{"query", title}, {"positive", body}, {"source", "installation-guide-" + lang}}));
+      KANANA_RETURN_IF_ERROR(write_ict(pairs, body, "installation-guide-" + lang));
     }
   }
   // Translation pairs: real translations only, one direction per paragraph (both directions of

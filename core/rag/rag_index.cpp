@@ -716,6 +716,15 @@ Result<IndexStats> RagIndex::stats() {
 
 fs::path workspace_index_dir(const fs::path& workspace, const std::string& name) { return workspace / "rag" / name; }
 
+std::vector<std::string> workspace_indexes(const fs::path& workspace) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(workspace / "rag", ec))
+    if (e.is_directory() && RagIndex::exists(e.path())) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 Result<fs::path> workspace_dataset_path(const fs::path& workspace, const std::string& name_or_id) {
   store::OpenMode mode;
   mode.read_only = true;

@@ -119,6 +119,8 @@ class RagIndex {
 
 // <workspace>/rag/<name>.
 std::filesystem::path workspace_index_dir(const std::filesystem::path& workspace, const std::string& name);
+// Names of the indexes under <workspace>/rag/, sorted.
+std::vector<std::string> workspace_indexes(const std::filesystem::path& workspace);
 // A JSONL dataset registered in the workspace (by name or numeric id) → its absolute path.
 // Error names the dataset if it is unknown or not JSONL.
 Result<std::filesystem::path> workspace_dataset_path(const std::filesystem::path& workspace,

@@ -20,6 +20,7 @@
 #include "rag/retrieval_eval.h"
 #include "rag/source_text.h"
 #include "rag/vector_index.h"
+#include "store/workspace.h"
 
 using namespace kanana;
 using namespace kanana::rag;
@@ -404,6 +405,36 @@ class TestRag : public QObject {
     QCOMPARE(set->questions.size(), size_t(1));
     QVERIFY(set->problems[0].find("eval.jsonl:2: field 'relevant' is required") != std::string::npos);
     QVERIFY(set->problems[1].find("eval.jsonl:3: field 'query'") != std::string::npos);
+  }
+
+  void workspaceDatasetsAreIndexed() {
+    const fs::path root = path("ws");
+    auto ws = store::Workspace::create(root, "rag-test");
+    QVERIFY2(ws.is_ok(), ws.status().to_string().c_str());
+    fs::create_directories(root / "data");
+    write_text(root / "data" / "faq.jsonl", "{\"id\": \"q1\", \"text\": \"패키지를 설치하려면 apt를 씁니다\"}\n");
+    store::DatasetRecord d;
+    d.name = "faq";
+    d.kind = "eval";
+    d.path = "data/faq.jsonl";  // relative to the workspace
+    d.format = "jsonl";
+    QVERIFY((*ws)->add_dataset(d).is_ok());
+    d.name = "shards";
+    d.path = "data/packs";
+    d.format = "kanana-shards";
+    QVERIFY((*ws)->add_dataset(d).is_ok());
+    ws->reset();
+    auto p = workspace_dataset_path(root, "faq");
+    QVERIFY2(p.is_ok(), p.status().to_string().c_str());
+    QCOMPARE(QString::fromStdString(p->string()), QString::fromStdString((root / "data" / "faq.jsonl").string()));
+    auto unknown = workspace_dataset_path(root, "nope");
+    QVERIFY(!unknown.is_ok());
+    QVERIFY2(unknown.status().message().find("faq, shards") != std::string::npos, unknown.status().message().c_str());
+    QVERIFY(!workspace_dataset_path(root, "shards").is_ok());  // not JSONL
+    auto index = RagIndex::create(workspace_index_dir(root, "docs"), {}, std::make_shared<TrigramEmbedder>(root));
+    QVERIFY((*index)->add_paths({*p}).is_ok());
+    QCOMPARE(workspace_indexes(root), std::vector<std::string>{"docs"});
+    QCOMPARE((*index)->search_fulltext("설치하려면", 3)->size(), size_t(1));
   }
 
   void evaluationCountsDocumentsOnce() {

@@ -228,11 +228,16 @@ int run_make_pairs(const Args& a, Context&) {
   auto frac = a.get_double("eval-fraction");
   auto seed = a.get_int("seed");
   auto max_aligned = a.get_int("max-aligned");
-  for (const Status* s : {&frac.status(), &seed.status(), &max_aligned.status()})
+  auto repeat = a.get_int("repeat-retrieval");
+  auto ict = a.get_int("ict");
+  for (const Status* s : {&frac.status(), &seed.status(), &max_aligned.status(), &repeat.status(), &ict.status()})
     if (!s->is_ok()) return report_error(*s, true);
   o.eval_fraction = *frac;
   o.seed = uint64_t(*seed);
   o.max_aligned_pairs = *max_aligned;
+  o.repeat_retrieval = *repeat;
+  o.ict_per_document = *ict;
+  if (*ict < 0) return report_error(invalid_argument("--ict must be >= 0"), true);
   auto rep = rag::make_demo_sets(o);
   if (!rep.is_ok()) return report_error(rep.status(), rep.status().code() == StatusCode::kInvalidArgument);
   for (const auto& [file, n] : rep->written)
@@ -309,14 +314,16 @@ KANANA_COMMAND(rag_eval) {
 KANANA_COMMAND(rag_make_pairs) {
   return {.path = "rag make-pairs",
           .summary = "build embedding training pairs and the FAQ retrieval set from the demo corpora",
-          .description = "Writes train_pairs.jsonl (LibreOffice en<->ko translations + Debian FAQ question->answer of the "
-                         "training sections), faq_passages.jsonl (all FAQ answers, ko and en) and faq_eval.jsonl (the "
+          .description = "Writes train_pairs.jsonl (LibreOffice en<->ko translations, Debian FAQ question->answer of the "
+                         "training sections, installation-guide title->text), faq_passages.jsonl (all FAQ answers, ko and en) and faq_eval.jsonl (the "
                          "held-out FAQ questions with their answer's id).",
           .options = {{.name = "corpora", .value_name = "DIR", .help = "imported corpora (kanana data import-demo)", .default_value = default_corpora()},
                       {.name = "out", .value_name = "DIR", .help = "output folder", .required = true, .short_name = 'o'},
                       {.name = "eval-fraction", .value_name = "F", .help = "FAQ sections held out for evaluation", .default_value = "0.3"},
                       {.name = "seed", .value_name = "N", .help = "split and sampling seed", .default_value = "1"},
-                      {.name = "max-aligned", .value_name = "N", .help = "translation pairs kept at most", .default_value = "20000"}},
+                      {.name = "max-aligned", .value_name = "N", .help = "translation pairs kept at most", .default_value = "20000"},
+                      {.name = "repeat-retrieval", .value_name = "N", .help = "write FAQ and installation-guide pairs N times", .default_value = "1"},
+                      {.name = "ict", .value_name = "N", .help = "inverse-cloze pairs (sentence -> rest of its document) per training document", .default_value = "0"}},
           .run = run_make_pairs};
 }
 
