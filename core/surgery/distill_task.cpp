@@ -20,13 +20,11 @@
 #include <cmath>
 
 #include "model/checkpoint.h"
-#include "shards/mixture.h"
-#include "shards/sampler.h"
 #include "surgery/distill_loss.h"
 #include "tokenizer/tokenizer.h"
 #include "train/autocast.h"
 #include "train/losses.h"
-#include "train/lr_schedule.h"
+#include "train/packed_stream.h"
 #include "train/task.h"
 
 namespace kanana::surgery {
@@ -71,38 +69,8 @@ class DistillTask final : public train::Task {
                               ": distillation needs one tokenizer for both");
     if (t.bidirectional || s.bidirectional) return invalid_argument("distillation needs causal language models");
 
-    shards::MixtureOptions mo;
-    mo.seq_len = recipe_.seq_len;
-    mo.batch_size = recipe_.micro_batch_size * recipe_.grad_accum;
-    mo.seed = recipe_.seed;
-    mo.rank = ctx.rank;
-    mo.world_size = ctx.world_size;
-    KANANA_ASSIGN_OR_RETURN(mixture_, shards::MixtureSampler::open(recipe_.stages, mo));
-    const auto& manifest = mixture_->source_data(0)->manifest();
-    if (manifest.vocab_size > s.vocab_size)
-      return invalid_argument("the data's tokenizer has " + std::to_string(manifest.vocab_size) +
-                              " tokens but the models' vocab_size is " + std::to_string(s.vocab_size));
-    KANANA_RETURN_IF_ERROR(check_tokenizers(manifest.tokenizer_fingerprint));
-
-    rows_ = recipe_.micro_batch_size * recipe_.grad_accum;
-    buffer_.resize(size_t(rows_ * (recipe_.seq_len + 1)));
-    for (const auto& pack : recipe_.validation.packs) {
-      auto set = shards::ShardSet::open(pack, shards::Split::kValidation);
-      if (!set || (*set)->num_tokens() < uint64_t(recipe_.seq_len) + 1) {
-        ctx.log("warning", "no usable validation split in " + pack.string() +
-                               (set ? std::string() : " (" + set.status().message() + ")"), std::nullopt);
-        continue;
-      }
-      shards::SamplerOptions so;
-      so.seq_len = recipe_.seq_len;
-      so.batch_size = recipe_.micro_batch_size;
-      so.shuffle = false;
-      KANANA_ASSIGN_OR_RETURN(auto sampler, shards::SequenceSampler::create(*set, so));
-      ValSet v;
-      v.windows = std::min<int64_t>(int64_t(sampler->num_windows()), recipe_.validation.batches * recipe_.micro_batch_size);
-      v.sampler = std::move(sampler);
-      val_sets_.push_back(std::move(v));
-    }
+    KANANA_RETURN_IF_ERROR(data_.open(recipe_, ctx, s.vocab_size));
+    KANANA_RETURN_IF_ERROR(check_tokenizers(data_.manifest().tokenizer_fingerprint));
     ctx.log("info",
             "distilling from " + options_.teacher.string() + " (" + std::to_string(model::parameter_count(t)) +
                 " parameters) into a " + std::to_string(model::parameter_count(s)) + "-parameter student, T=" +
@@ -118,26 +86,11 @@ class DistillTask final : public train::Task {
     return train::causal_lm_flops_per_token(const_cast<model::LlamaForCausalLM&>(student_), recipe_.seq_len) +
            train::causal_lm_flops_per_token(const_cast<model::LlamaForCausalLM&>(teacher_), recipe_.seq_len) / 3.0;
   }
-  bool finished() const override { return mixture_->finished(); }
-
-  Result<train::StepInfo> begin_step() override {
-    const size_t stage = mixture_->stage_index();
-    const int64_t step_in_stage = int64_t(mixture_->steps_done_in_stage());
-    KANANA_ASSIGN_OR_RETURN(auto batch, mixture_->next_batch(buffer_.data()));
-    train::StepInfo info;
-    info.stage = int64_t(stage);
-    info.stage_started = batch.stage_started;
-    info.stage_name = recipe_.stages[stage].name;
-    info.stage_steps = int64_t(mixture_->stage_steps(stage));
-    info.num_stages = int64_t(recipe_.stages.size());
-    info.lr = train::lr_at(recipe_.schedules[stage], step_in_stage, info.stage_steps);
-    info.tokens = rows_ * recipe_.seq_len;
-    data_ = torch::from_blob(buffer_.data(), {rows_, recipe_.seq_len + 1}, torch::kInt64).clone().to(ctx_.device);
-    return info;
-  }
+  bool finished() const override { return data_.finished(); }
+  Result<train::StepInfo> begin_step() override { return data_.next_step(); }
 
   Result<train::MicroBatchOutput> micro_batch(int64_t index) override {
-    auto mb = data_.narrow(0, index * recipe_.micro_batch_size, recipe_.micro_batch_size);  // (micro, seq + 1)
+    auto mb = data_.micro_batch(index);  // (micro, seq + 1)
     auto input = mb.narrow(1, 0, recipe_.seq_len);
     auto targets = mb.narrow(1, 1, recipe_.seq_len);
     TeacherLogits teacher = teacher_forward(input);
@@ -154,51 +107,35 @@ class DistillTask final : public train::Task {
   }
 
   std::optional<Json> validate() override {
-    if (val_sets_.empty()) return std::nullopt;
     torch::NoGradGuard no_grad;
     double ce_sum = 0, kl_sum = 0, teacher_sum = 0, count = 0;
-    std::vector<int32_t> row(size_t(recipe_.seq_len + 1));
-    for (auto& v : val_sets_) {
-      for (int64_t begin = 0; begin < v.windows; begin += recipe_.micro_batch_size) {
-        const int64_t rows = std::min<int64_t>(recipe_.micro_batch_size, v.windows - begin);
-        torch::Tensor batch = torch::empty({rows, recipe_.seq_len + 1}, torch::kInt64);  // (rows, seq + 1)
-        auto acc = batch.accessor<int64_t, 2>();
-        for (int64_t r = 0; r < rows; ++r) {
-          if (!v.sampler->window(uint64_t(begin + r), row.data()).is_ok()) return std::nullopt;
-          for (int64_t i = 0; i <= recipe_.seq_len; ++i) acc[r][i] = row[size_t(i)];
-        }
-        batch = batch.to(ctx_.device);
-        auto input = batch.narrow(1, 0, recipe_.seq_len);
-        auto targets = batch.narrow(1, 1, recipe_.seq_len);
-        train::AutocastScope autocast(recipe_.runtime.autocast_bf16, ctx_.device);
-        auto student_logits = student_->forward(input).logits;
-        auto teacher_logits = teacher_->forward(input).logits;
-        auto lo = train::causal_lm_loss(student_logits, targets, 0.0);
-        auto lt = train::causal_lm_loss(teacher_logits, targets, 0.0);
-        // Validation KL at T = 1 over the full vocabulary: the distance actually closed.
-        auto kd = distill_kl(student_logits, teacher_targets(teacher_logits, 0), 1.0);
-        const double n = double(lo.tokens);
-        ce_sum += lo.ce.item<double>() * n;
-        teacher_sum += lt.ce.item<double>() * n;
-        kl_sum += kd.kl.item<double>() * n;
-        count += n;
-      }
-    }
+    const bool ok = data_.for_each_validation_batch([&](const torch::Tensor& batch) {
+      auto input = batch.narrow(1, 0, recipe_.seq_len);
+      auto targets = batch.narrow(1, 1, recipe_.seq_len);
+      train::AutocastScope autocast(recipe_.runtime.autocast_bf16, ctx_.device);
+      auto student_logits = student_->forward(input).logits;
+      auto teacher_logits = teacher_->forward(input).logits;
+      auto lo = train::causal_lm_loss(student_logits, targets, 0.0);
+      auto lt = train::causal_lm_loss(teacher_logits, targets, 0.0);
+      // Validation KL at T = 1 over the full vocabulary: the distance actually closed.
+      auto kd = distill_kl(student_logits, teacher_targets(teacher_logits, 0), 1.0);
+      const double n = double(lo.tokens);
+      ce_sum += lo.ce.item<double>() * n;
+      teacher_sum += lt.ce.item<double>() * n;
+      kl_sum += kd.kl.item<double>() * n;
+      count += n;
+    });
+    if (!ok) return std::nullopt;
     if (count <= 0) return std::nullopt;
     const double loss = ce_sum / count;
     return Json{{"val_loss", loss}, {"val_ppl", std::exp(loss)}, {"val_kl", kl_sum / count},
                 {"val_loss_teacher", teacher_sum / count}};
   }
 
-  Json cursor() const override { return mixture_->cursor(); }
-  Status restore(const Json& cursor) override { return mixture_->restore(cursor); }
+  Json cursor() const override { return data_.cursor(); }
+  Status restore(const Json& cursor) override { return data_.restore(cursor); }
 
  private:
-  struct ValSet {
-    std::unique_ptr<shards::SequenceSampler> sampler;
-    int64_t windows = 0;
-  };
-
   TeacherLogits teacher_forward(const torch::Tensor& input) {
     torch::NoGradGuard no_grad;
     train::AutocastScope autocast(recipe_.runtime.autocast_bf16, ctx_.device);
@@ -232,11 +169,7 @@ class DistillTask final : public train::Task {
   train::TaskContext ctx_;
   model::LlamaForCausalLM student_{nullptr};
   model::LlamaForCausalLM teacher_{nullptr};
-  std::unique_ptr<shards::MixtureSampler> mixture_;
-  std::vector<ValSet> val_sets_;
-  std::vector<int64_t> buffer_;
-  torch::Tensor data_;
-  int64_t rows_ = 0;
+  train::PackedStream data_;
 };
 
 Status parse_distill_keys(const Json& json, const std::string& origin, const fs::path& base, Recipe& recipe) {
