@@ -4,6 +4,9 @@
 //   "dpo": {"train": "prefs.jsonl", "val_fraction": 0.1, "tokenizer": ..., "epochs": 1,
 //           "beta": 0.1, "loss": "sigmoid" | "ipo", "label_smoothing": 0.0,
 //           "max_prompt_len": 0,            // 0 = seq_len / 2 (TRL's rule when a pair is too long)
+//           "rpo_alpha": 0.0,               // + α·NLL of the chosen reply per token (RPO, TRL's
+//                                           //   rpo_alpha): keeps the chosen likelihood from
+//                                           //   collapsing once the DPO loss saturates
 //           "reference": "folder",          // default: model.init_from (the SFT model)
 //           "online": {...}}                // optional, below
 //
@@ -65,6 +68,7 @@ struct DpoTaskOptions {
   DataSpec data;
   DpoOptions loss;
   int64_t max_prompt_len = 0;
+  double rpo_alpha = 0.0;
   fs::path reference;
   OnlineSpec online;
 };
@@ -93,24 +97,13 @@ class DpoTask final : public train::Task {
     max_prompt_ = opt_.max_prompt_len > 0 ? opt_.max_prompt_len : recipe_.seq_len / 2;
 
     // Preference data (offline training pairs, validation pairs).
-    ReadOptions ro;
-    ro.strict = opt_.data.strict;
-    std::vector<PreferencePair> train_p, val_p;
-    for (const auto& f : opt_.data.train) {
-      KANANA_ASSIGN_OR_RETURN(auto d, read_preference_jsonl(f, ro));
-      report_problems(ctx, "preference", d.problems);
-      for (auto& p : d.items) train_p.push_back(std::move(p));
-    }
-    if (!opt_.data.val.empty()) {
-      KANANA_ASSIGN_OR_RETURN(auto d, read_preference_jsonl(opt_.data.val, ro));
-      report_problems(ctx, "preference validation", d.problems);
-      val_p = std::move(d.items);
-    } else if (opt_.data.val_fraction > 0) {
-      const auto split = validation_split(train_p.size(), opt_.data.val_fraction, recipe_.seed);
-      std::vector<PreferencePair> kept;
-      for (size_t i = 0; i < train_p.size(); ++i) (split[i] ? val_p : kept).push_back(std::move(train_p[i]));
-      train_p = std::move(kept);
-    }
+    KANANA_ASSIGN_OR_RETURN(auto data, read_train_val<PreferencePair>(
+                                           opt_.data, recipe_.seed, ctx, "preference",
+                                           [](const std::filesystem::path& f, const ReadOptions& o) {
+                                             return read_preference_jsonl(f, o);
+                                           }));
+    std::vector<PreferencePair>& train_p = data.train;
+    std::vector<PreferencePair>& val_p = data.val;
     if (!opt_.online.enabled) {
       KANANA_ASSIGN_OR_RETURN(train_, tokenize(train_p));
       if (train_.empty()) return invalid_argument("no usable preference pair for DPO");
@@ -147,6 +140,8 @@ class DpoTask final : public train::Task {
     std::vector<fs::path> prompt_files;
     if (!opt_.online.prompts.empty()) prompt_files = {opt_.online.prompts};
     else prompt_files = opt_.data.train;
+    ReadOptions ro;
+    ro.strict = opt_.data.strict;
     for (const auto& f : prompt_files) {
       KANANA_ASSIGN_OR_RETURN(auto d, read_prompt_jsonl(f, ro));
       report_problems(ctx, "prompt", d.problems);
@@ -211,6 +206,14 @@ class DpoTask final : public train::Task {
     }
     train::MicroBatchOutput o;
     o.loss = d.loss;
+    if (opt_.rpo_alpha > 0) {
+      std::vector<double> counts;
+      for (const auto* it : items) counts.push_back(it->count_chosen);
+      auto nll = (-pc / torch::tensor(counts, torch::kFloat64).to(torch::kFloat32).to(pc.device())).mean();
+      o.loss = o.loss + nll * opt_.rpo_alpha;
+      o.metrics["dpo_loss"] = d.loss.item<double>();
+      o.metrics["chosen_nll"] = nll.item<double>();
+    }
     o.metrics["reward_accuracy"] = d.accuracy.item<double>();
     o.metrics["reward_margin"] = d.margins.mean().item<double>();
     o.metrics["chosen_reward"] = d.chosen_rewards.mean().item<double>();
@@ -636,7 +639,8 @@ Status parse_dpo(const Json& json, const std::string& origin, const fs::path& ba
   JsonReader rd(json, origin);
   if (!rd.has("dpo")) return rd.field_error("dpo", "is required for type 'dpo'");
   KANANA_ASSIGN_OR_RETURN(JsonReader b, rd.child("dpo"));
-  KANANA_RETURN_IF_ERROR(check_block_keys(b, {"beta", "loss", "label_smoothing", "max_prompt_len", "reference", "online"}));
+  KANANA_RETURN_IF_ERROR(
+      check_block_keys(b, {"beta", "loss", "label_smoothing", "max_prompt_len", "rpo_alpha", "reference", "online"}));
   DpoTaskOptions o;
   const bool online = b.has("online");
   KANANA_RETURN_IF_ERROR(parse_data_spec(b, base, /*train_optional=*/online, &o.data));
@@ -645,7 +649,9 @@ Status parse_dpo(const Json& json, const std::string& origin, const fs::path& ba
   const std::string loss = b.get_string_or("loss", "sigmoid", &err);
   o.loss.label_smoothing = b.get_number_or("label_smoothing", 0.0, &err);
   o.max_prompt_len = b.get_int_or("max_prompt_len", 0, &err);
+  o.rpo_alpha = b.get_number_or("rpo_alpha", 0.0, &err);
   KANANA_RETURN_IF_ERROR(err);
+  if (o.rpo_alpha < 0) return b.field_error("rpo_alpha", "must be >= 0");
   if (!(o.loss.beta > 0)) return b.field_error("beta", "must be > 0");
   auto type = parse_dpo_loss_type(loss);
   if (!type) return b.field_error("loss", "must be sigmoid or ipo");

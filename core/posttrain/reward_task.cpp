@@ -43,24 +43,13 @@ class RewardTask final : public train::Task {
     if (ctx.rank == 0) KANANA_RETURN_IF_ERROR(keep_tokenizer_in_run(tok_, ctx.run_dir));
     pad_ = padding_id(*tok_.tokenizer);
 
-    ReadOptions ro;
-    ro.strict = opt_.data.strict;
-    std::vector<PreferencePair> train_p, val_p;
-    for (const auto& f : opt_.data.train) {
-      KANANA_ASSIGN_OR_RETURN(auto d, read_preference_jsonl(f, ro));
-      report_problems(ctx, "preference", d.problems);
-      for (auto& p : d.items) train_p.push_back(std::move(p));
-    }
-    if (!opt_.data.val.empty()) {
-      KANANA_ASSIGN_OR_RETURN(auto d, read_preference_jsonl(opt_.data.val, ro));
-      report_problems(ctx, "preference validation", d.problems);
-      val_p = std::move(d.items);
-    } else if (opt_.data.val_fraction > 0) {
-      const auto split = validation_split(train_p.size(), opt_.data.val_fraction, recipe_.seed);
-      std::vector<PreferencePair> kept;
-      for (size_t i = 0; i < train_p.size(); ++i) (split[i] ? val_p : kept).push_back(std::move(train_p[i]));
-      train_p = std::move(kept);
-    }
+    KANANA_ASSIGN_OR_RETURN(auto data, read_train_val<PreferencePair>(
+                                           opt_.data, recipe_.seed, ctx, "preference",
+                                           [](const std::filesystem::path& f, const ReadOptions& o) {
+                                             return read_preference_jsonl(f, o);
+                                           }));
+    std::vector<PreferencePair>& train_p = data.train;
+    std::vector<PreferencePair>& val_p = data.val;
     KANANA_ASSIGN_OR_RETURN(train_, tokenize(train_p));
     KANANA_ASSIGN_OR_RETURN(val_, tokenize(val_p));
     if (train_.empty()) return invalid_argument("no usable preference pair for the reward model");

@@ -45,24 +45,13 @@ class SftTask final : public train::Task {
     KANANA_ASSIGN_OR_RETURN(tok_, load_task_tokenizer(recipe_, opt_.data, model_->config().vocab_size));
     if (ctx.rank == 0) KANANA_RETURN_IF_ERROR(keep_tokenizer_in_run(tok_, ctx.run_dir));
 
-    ReadOptions ro;
-    ro.strict = opt_.data.strict;
-    std::vector<ChatExample> train_ex, val_ex;
-    for (const auto& f : opt_.data.train) {
-      KANANA_ASSIGN_OR_RETURN(auto d, read_chat_jsonl(f, ro));
-      report_problems(ctx, "SFT", d.problems);
-      for (auto& e : d.items) train_ex.push_back(std::move(e));
-    }
-    if (!opt_.data.val.empty()) {
-      KANANA_ASSIGN_OR_RETURN(auto d, read_chat_jsonl(opt_.data.val, ro));
-      report_problems(ctx, "SFT validation", d.problems);
-      val_ex = std::move(d.items);
-    } else if (opt_.data.val_fraction > 0) {
-      const auto split = validation_split(train_ex.size(), opt_.data.val_fraction, recipe_.seed);
-      std::vector<ChatExample> kept;
-      for (size_t i = 0; i < train_ex.size(); ++i) (split[i] ? val_ex : kept).push_back(std::move(train_ex[i]));
-      train_ex = std::move(kept);
-    }
+    KANANA_ASSIGN_OR_RETURN(auto data, read_train_val<ChatExample>(
+                                           opt_.data, recipe_.seed, ctx, "SFT",
+                                           [](const std::filesystem::path& f, const ReadOptions& o) {
+                                             return read_chat_jsonl(f, o);
+                                           }));
+    std::vector<ChatExample>& train_ex = data.train;
+    std::vector<ChatExample>& val_ex = data.val;
     KANANA_ASSIGN_OR_RETURN(train_rows_, make_rows(train_ex, "training"));
     if (train_rows_.rows == 0) return invalid_argument("no SFT training conversation with assistant tokens");
     if (!val_ex.empty()) {

@@ -67,6 +67,37 @@ Result<TaskTokenizer> find_model_tokenizer(const std::filesystem::path& model_di
 // Logs the skipped lines (first few in full, then a count) as warnings.
 void report_problems(const train::TaskContext& ctx, const std::string& what, const std::vector<std::string>& problems);
 
+// The spec's training items and validation items: the "val" file, or else a seeded
+// val_fraction split of the training items. `read` is read_chat_jsonl or
+// read_preference_jsonl; skipped lines are reported as `what` / `what validation`.
+template <typename T>
+struct TrainVal {
+  std::vector<T> train, val;
+};
+template <typename T, typename ReadFn>
+Result<TrainVal<T>> read_train_val(const DataSpec& spec, uint64_t seed, const train::TaskContext& ctx,
+                                   const std::string& what, ReadFn read) {
+  ReadOptions ro;
+  ro.strict = spec.strict;
+  TrainVal<T> out;
+  for (const auto& f : spec.train) {
+    KANANA_ASSIGN_OR_RETURN(auto d, read(f, ro));
+    report_problems(ctx, what, d.problems);
+    for (auto& item : d.items) out.train.push_back(std::move(item));
+  }
+  if (!spec.val.empty()) {
+    KANANA_ASSIGN_OR_RETURN(auto d, read(spec.val, ro));
+    report_problems(ctx, what + " validation", d.problems);
+    out.val = std::move(d.items);
+  } else if (spec.val_fraction > 0) {
+    const auto split = validation_split(out.train.size(), spec.val_fraction, seed);
+    std::vector<T> kept;
+    for (size_t i = 0; i < out.train.size(); ++i) (split[i] ? out.val : kept).push_back(std::move(out.train[i]));
+    out.train = std::move(kept);
+  }
+  return out;
+}
+
 // Infinite stream over 0..n-1, reshuffled every epoch (seeded): item k of the stream is
 // permutation(epoch = k / n)[k % n]. Random access, so a step's rows are a pure function of
 // the step (resume = restore the step).

@@ -218,6 +218,16 @@ class TestPosttrainTasks : public QObject {
     QVERIFY(logged(root_ / "dpo-split", "reference log-probs read from"));
     for (size_t i = 0; i < 12; ++i) QCOMPARE(i < 5 ? first->steps[i].loss : second->steps[i - 5].loss, full->steps[i].loss);
 
+    // RPO: the DPO loss plus α · the chosen replies' per-token NLL.
+    Json rpo = j;
+    rpo["dpo"]["rpo_alpha"] = 0.5;
+    rpo["dpo"]["max_steps"] = 1;
+    auto rp = run(rpo, "dpo-rpo");
+    QVERIFY2(rp.is_ok(), rp.status().message().c_str());
+    const auto nll = last_metric(root_ / "dpo-rpo", "chosen_nll");
+    QVERIFY(nll.has_value() && *nll > 1.0);
+    QVERIFY(std::abs(rp->steps.front().loss - (std::log(2.0) + 0.5 * *nll)) < 1e-4);
+
     // IPO variant runs and starts at (1/(2β))².
     j["dpo"]["loss"] = "ipo";
     j["dpo"]["max_steps"] = 2;
@@ -276,6 +286,8 @@ class TestPosttrainTasks : public QObject {
     Json dpo = base_recipe("dpo");
     dpo["dpo"] = {{"train", "prefs.jsonl"}, {"beta", 0}};
     expect(dpo, "dpo.beta");
+    dpo["dpo"] = {{"train", "prefs.jsonl"}, {"rpo_alpha", -1}};
+    expect(dpo, "dpo.rpo_alpha");
     dpo["dpo"] = {{"train", "prefs.jsonl"}, {"loss", "ipo"}, {"label_smoothing", 0.1}};
     expect(dpo, "dpo.label_smoothing");
     dpo["dpo"] = {{"train", "prefs.jsonl"}, {"online", {{"reward_model", "rm"}, {"samples", 1}}}};
