@@ -1,0 +1,218 @@
+// See surgery_controller.h. The only LibTorch translation unit of the plugin.
+#include "surgery_controller.h"
+
+#include <torch/torch.h>
+
+#include <QDateTime>
+#include <QDir>
+#include <QFileInfo>
+
+#include <map>
+
+#include "jobs/run_registry.h"
+#include "model/checkpoint.h"
+#include "model/generate.h"
+#include "store/workspace.h"
+#include "surgery/importance_estimation.h"
+#include "surgery/pipeline.h"
+#include "tokenizer/tokenizer.h"
+
+namespace kanana::surgeryplugin {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Estimation progress as queued signals, at most ~10 per second.
+class SignalProgress final : public Progress {
+ public:
+  explicit SignalProgress(SurgeryController* c) : c_(c) {}
+  void update(int64_t done, int64_t total, const std::string& note) override {
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    Q_EMIT c_->progress(done, total, QString::fromStdString(note));
+  }
+  void finish(const std::string&) override {}
+
+ private:
+  SurgeryController* c_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+model::LoadOptions cpuFloat() {
+  model::LoadOptions lo;
+  lo.dtype = torch::kFloat32;  // CPU: bf16 matmuls are slow, and fp32 equals bf16 weights exactly
+  return lo;
+}
+
+QString folderName(const QString& name) {
+  QString clean;
+  for (QChar c : name.isEmpty() ? QStringLiteral("surgery") : name)
+    clean.append(c.isLetterOrNumber() || c == QLatin1Char('-') || c == QLatin1Char('_') ? c : QLatin1Char('_'));
+  return clean + QLatin1Char('-') + QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd-HHmmss"));
+}
+
+}  // namespace
+
+struct SurgeryController::Models {
+  std::map<std::string, model::LlamaForCausalLM> loaded;
+  std::map<std::string, std::shared_ptr<const tok::Tokenizer>> tokenizers;
+  Result<model::LlamaForCausalLM> get(const std::string& dir) {
+    auto it = loaded.find(dir);
+    if (it != loaded.end()) return it->second;
+    KANANA_ASSIGN_OR_RETURN(auto m, model::load_model(dir, cpuFloat()));
+    m.model->eval();
+    if (loaded.size() >= 4) loaded.clear();  // a handful of small models at most
+    loaded.insert_or_assign(dir, m.model);
+    return m.model;
+  }
+};
+
+SurgeryController::SurgeryController(QObject* parent)
+    : QObject(parent), worker_(new QObject), models_(std::make_shared<Models>()) {
+  qRegisterMetaType<std::shared_ptr<const surgery::ImportanceScores>>();
+  qRegisterMetaType<GenerationPair>();
+  thread_.setObjectName(QStringLiteral("surgery-worker"));
+  worker_->moveToThread(&thread_);
+  connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+  thread_.start();
+}
+
+SurgeryController::~SurgeryController() {
+  cancel_.cancel();
+  thread_.quit();
+  thread_.wait();
+}
+
+template <typename F>
+void SurgeryController::post(F&& work) {
+  ++pending_;
+  QMetaObject::invokeMethod(
+      worker_,
+      [this, work = std::forward<F>(work)]() mutable {
+        cancel_.reset();
+        try {
+          work();
+        } catch (const std::exception& e) {
+          Q_EMIT failed(QStringLiteral("internal"), QString::fromUtf8(e.what()));
+        }
+        if (--pending_ == 0) Q_EMIT idle();
+      },
+      Qt::QueuedConnection);
+}
+
+void SurgeryController::computeImportance(const ImportanceRequest& r) {
+  post([this, r] {
+    if (r.threads > 0) torch::set_num_threads(r.threads);
+    surgery::CalibrationSpec cs;
+    cs.pack = r.pack.toStdString();
+    cs.samples = r.samples;
+    cs.seq_len = r.seqLen;
+    auto source = surgery::open_calibration(cs);
+    if (!source) return Q_EMIT failed(QStringLiteral("importance"), QString::fromStdString(source.status().message()));
+    auto m = models_->get(r.model.toStdString());
+    if (!m) return Q_EMIT failed(QStringLiteral("importance"), QString::fromStdString(m.status().message()));
+    SignalProgress progress(this);
+    auto scores = surgery::estimate_importance(*m, **source, r.options, &progress, &cancel_);
+    if (!scores) return Q_EMIT failed(QStringLiteral("importance"), QString::fromStdString(scores.status().message()));
+    if (!r.outFile.isEmpty()) {
+      if (auto st = surgery::write_importance(r.outFile.toStdString(), *scores); !st)
+        return Q_EMIT failed(QStringLiteral("importance"), QString::fromStdString(st.message()));
+    }
+    Q_EMIT importanceReady(std::make_shared<const surgery::ImportanceScores>(std::move(*scores)), r.outFile);
+  });
+}
+
+void SurgeryController::loadScores(const QString& modelDir, const QString& file) {
+  post([this, modelDir, file] {
+    auto scores = surgery::read_importance(file.toStdString());
+    if (!scores) return Q_EMIT failed(QStringLiteral("scores"), QString::fromStdString(scores.status().message()));
+    auto m = models_->get(modelDir.toStdString());
+    if (!m) return Q_EMIT failed(QStringLiteral("scores"), QString::fromStdString(m.status().message()));
+    auto st = surgery::check_importance_matches(*scores, surgery::model_fingerprint(*m), (*m)->config(),
+                                                QFileInfo(file).fileName().toStdString());
+    if (!st) return Q_EMIT failed(QStringLiteral("scores"), QString::fromStdString(st.message()));
+    Q_EMIT scoresLoaded(std::make_shared<const surgery::ImportanceScores>(std::move(*scores)), file);
+  });
+}
+
+void SurgeryController::findSavedScores(const QString& modelDir, const QStringList& files) {
+  post([this, modelDir, files] {
+    auto m = models_->get(modelDir.toStdString());
+    if (!m) return;
+    const auto fp = surgery::model_fingerprint(*m);
+    for (const QString& file : files) {
+      auto scores = surgery::read_importance(file.toStdString());
+      if (!scores || !surgery::check_importance_matches(*scores, fp, (*m)->config(), "saved scores").is_ok()) continue;
+      return Q_EMIT scoresLoaded(std::make_shared<const surgery::ImportanceScores>(std::move(*scores)), file);
+    }
+  });
+}
+
+void SurgeryController::generate(const QString& teacher, const QString& student, const QString& prompt, int maxNew) {
+  post([this, teacher, student, prompt, maxNew] {
+    GenerationPair pair;
+    pair.prompt = prompt;
+    for (int which = 0; which < 2; ++which) {
+      const std::string dir = (which == 0 ? teacher : student).toStdString();
+      auto m = models_->get(dir);
+      if (!m) return Q_EMIT failed(QStringLiteral("generate"), QString::fromStdString(m.status().message()));
+      auto& toks = models_->tokenizers;
+      if (!toks.count(dir)) {
+        // A distillation checkpoint may lack tokenizer files: the teacher's is the same tokenizer.
+        auto t = tok::load_tokenizer(dir);
+        if (!t) t = tok::load_tokenizer(teacher.toStdString());
+        if (!t) return Q_EMIT failed(QStringLiteral("generate"), QString::fromStdString(t.status().message()));
+        toks[dir] = *t;
+      }
+      auto tk = toks[dir];
+      tok::EncodeOptions eo;
+      eo.add_bos = tk->bos_id().has_value();
+      model::GenerationOptions go;
+      go.max_new_tokens = maxNew;
+      go.temperature = 0.8;
+      go.top_p = 0.95;
+      go.seed = 1;  // the same sampling stream for both models
+      auto r = model::generate(*m, {tk->encode(prompt.toStdString(), eo)}, go, tk, {}, &cancel_);
+      if (!r) return Q_EMIT failed(QStringLiteral("generate"), QString::fromStdString(r.status().message()));
+      (which == 0 ? pair.teacher : pair.student) = QString::fromStdString(r->sequences.at(0).text);
+    }
+    Q_EMIT generated(pair);
+  });
+}
+
+void SurgeryController::launchPipeline(const QString& workspace, const QString& name, const PipelineSettings& settings) {
+  post([this, workspace, name, settings] {
+    auto fail = [this](const std::string& m) { Q_EMIT failed(QStringLiteral("pipeline"), QString::fromStdString(m)); };
+    auto spec_json = pipelineSpecJson(settings);
+    if (!spec_json) return fail(spec_json.status().message());
+    // The spec is checked (teacher, target, recipe keys) before anything is launched.
+    if (auto parsed = surgery::parse_pipeline_spec(*spec_json, "pipeline spec", {}); !parsed) return fail(parsed.status().message());
+    auto ws = store::Workspace::open(workspace.toStdString());
+    if (!ws) return fail(ws.status().message());
+    const fs::path run_dir = (*ws)->runs_dir() / folderName(name).toStdString();
+    std::error_code ec;
+    fs::create_directories(run_dir, ec);
+    if (ec) return fail("creating " + run_dir.string() + ": " + ec.message());
+    const fs::path spec_file = run_dir / "pipeline-spec.json";
+    if (auto st = write_json_file(spec_file, *spec_json); !st) return fail(st.message());
+    jobs::JobSpec spec;
+    spec.name = name.isEmpty() ? "prune-distill" : name.toStdString();
+    spec.kind = "distill";
+    spec.run_dir = run_dir.string();
+    spec.recipe_path = spec_file.string();
+    spec.recipe = *spec_json;
+    const int threads = std::max(1, QThread::idealThreadCount());
+    spec.command = {"kanana", "surgery", "pipeline", "--spec", spec_file.string(), "--run-dir", "{run_dir}", "--threads",
+                    std::to_string(threads), "--quiet"};
+    spec.env["OMP_NUM_THREADS"] = std::to_string(threads);
+    spec.target.kanana_binary = kananaBinary().toStdString();
+    for (const QString& p : settings.trainPacks) spec.inputs.push_back(QFileInfo(p).absoluteFilePath().toStdString());
+    jobs::RunRegistry registry(**ws);
+    auto id = registry.launch(spec);
+    if (!id) return fail(id.status().message());
+    Q_EMIT pipelineLaunched(*id, QString::fromStdString(run_dir.string()));
+  });
+}
+
+}  // namespace kanana::surgeryplugin

@@ -1,0 +1,83 @@
+// Everything on the Surgery page that takes time runs on one background thread owned by
+// SurgeryController: importance estimation (forward passes over the calibration set, with
+// progress and cancel), loading a score file (the model's weights are read to check the
+// fingerprint), teacher/student generations side by side, and launching the prune → distill
+// pipeline through core/jobs (RunRegistry: a detached `kanana surgery pipeline` process
+// recorded in the workspace like any training run).
+//
+// Threading contract: the methods return at once (GUI thread); the work runs in call order on
+// the controller's thread; results come back as the signals below, delivered queued to
+// receivers on the GUI thread. cancel() may be called from any thread and stops the running
+// estimation or generation at its next batch / token. The header is LibTorch-free.
+#pragma once
+
+#include <QObject>
+#include <QString>
+#include <QThread>
+
+#include <atomic>
+#include <memory>
+
+#include "base/progress.h"
+#include "surgery/importance.h"
+#include "surgery_files.h"
+
+namespace kanana::surgeryplugin {
+
+struct ImportanceRequest {
+  QString model;        // model folder
+  QString pack;         // calibration token pack
+  int samples = 256;
+  int seqLen = 128;
+  surgery::ImportanceOptions options;
+  QString outFile;      // where the scores are saved (folders created)
+  int threads = 0;      // torch intra-op threads; 0 = leave as is
+};
+
+struct GenerationPair {
+  QString prompt;
+  QString teacher, student;  // generated continuations
+};
+
+class SurgeryController : public QObject {
+  Q_OBJECT
+ public:
+  explicit SurgeryController(QObject* parent = nullptr);
+  ~SurgeryController() override;  // cancels and waits for the call in flight
+
+  void computeImportance(const ImportanceRequest& request);
+  void loadScores(const QString& model, const QString& file);
+  // The first of `files` computed on exactly this model (scoresLoaded), or nothing.
+  void findSavedScores(const QString& model, const QStringList& files);
+  void generate(const QString& teacher, const QString& student, const QString& prompt, int maxNewTokens);
+  // Writes <workspace>/runs/<name>-<time>/pipeline-spec.json and launches it.
+  void launchPipeline(const QString& workspace, const QString& name, const PipelineSettings& settings);
+  void cancel() { cancel_.cancel(); }
+  bool busy() const { return pending_ > 0; }
+
+ Q_SIGNALS:
+  void progress(qint64 done, qint64 total, const QString& note);
+  void importanceReady(std::shared_ptr<const kanana::surgery::ImportanceScores> scores, const QString& file);
+  void scoresLoaded(std::shared_ptr<const kanana::surgery::ImportanceScores> scores, const QString& file);
+  void generated(const kanana::surgeryplugin::GenerationPair& pair);
+  void pipelineLaunched(qint64 runId, const QString& runDir);
+  // what: "importance" | "scores" | "generate" | "pipeline"
+  void failed(const QString& what, const QString& error);
+  void idle();  // no call left in flight
+
+ private:
+  template <typename F>
+  void post(F&& work);
+
+  QThread thread_;
+  QObject* worker_;  // lives on thread_; runs the posted calls
+  CancelToken cancel_;
+  std::atomic<int> pending_{0};
+  struct Models;
+  std::shared_ptr<Models> models_;  // loaded models for generation, touched only on thread_
+};
+
+}  // namespace kanana::surgeryplugin
+
+Q_DECLARE_METATYPE(std::shared_ptr<const kanana::surgery::ImportanceScores>)
+Q_DECLARE_METATYPE(kanana::surgeryplugin::GenerationPair)
