@@ -31,7 +31,7 @@ int64_t candidate_seed(uint64_t base_seed, int64_t prompt_id, size_t model, int6
   uint64_t h = data::hash_combine(base_seed, static_cast<uint64_t>(prompt_id));
   h = data::hash_combine(h, static_cast<uint64_t>(model));
   h = data::hash_combine(h, static_cast<uint64_t>(sample));
-  return static_cast<int64_t>(h & 0x7FFFFFFFFFFFFFFFull);
+  return static_cast<int64_t>(h & 0x7FFFFFFFull);  // 31 bits: readable, and any CLI or tool takes it
 }
 
 namespace {

@@ -45,7 +45,7 @@ struct CandidateSampling {
   Json to_json() const;
 };
 
-// The seed candidate `sample` of `prompt_id` from model `model` gets (63-bit, non-negative).
+// The seed candidate `sample` of `prompt_id` from model `model` gets (31-bit, non-negative).
 int64_t candidate_seed(uint64_t base_seed, int64_t prompt_id, size_t model, int64_t sample);
 
 struct SampleRequest {

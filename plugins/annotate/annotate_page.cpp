@@ -129,7 +129,7 @@ AnnotatePage::AnnotatePage(gui::WorkbenchContext* context, QWidget* parent)
   rv->setContentsMargins(0, 0, 0, 0);
   conversation_ = new QTextBrowser(right);
   conversation_->setObjectName(QStringLiteral("conversation"));
-  conversation_->setMaximumHeight(150);
+  conversation_->setMaximumHeight(120);
   rv->addWidget(conversation_);
   auto* scroll = new QScrollArea(right);
   scroll->setWidgetResizable(true);
@@ -157,6 +157,7 @@ AnnotatePage::AnnotatePage(gui::WorkbenchContext* context, QWidget* parent)
   split->addWidget(right);
   split->setStretchFactor(0, 2);
   split->setStretchFactor(1, 3);
+  split->setSizes({520, 860});
   root->addWidget(split, 1);
 
   installShortcuts();
@@ -651,7 +652,7 @@ void AnnotatePage::updateProgress() {
   if (p.skipped) text += tr(", %1 skipped").arg(p.skipped);
   if (p.waiting) text += tr("; %1 prompts waiting for candidates").arg(p.waiting);
   const QStringList who = session_->annotators();
-  if (who.size() > 1) text += tr("; annotators: %1; %2 items with disagreement").arg(who.join(QStringLiteral(", "))).arg(p.disagreements);
+  if (who.size() > 1) text += tr("; annotators: %1; disagreement on %2").arg(who.join(QStringLiteral(", "))).arg(p.disagreements);
   progressLabel_->setText(text);
   updateButtons();
 }
