@@ -148,6 +148,8 @@ Result<JobHandle> SlurmLauncher::launch(const JobSpec& spec) {
   fs::create_directories(local_dir, ec);
   if (ec) return unavailable(local_dir.string() + ": cannot create the run folder: " + ec.message());
   const std::string script = sbatch_script(spec, dir);
+  // An earlier job's ending in this folder (a resubmission) must not read as this job's.
+  for (const char* stale : {kExitStatusFileName, kCancelRequestedFileName}) fs::remove(local_dir / stale, ec);
   KANANA_RETURN_IF_ERROR(write_json_file(local_dir / "job_spec.json", job_spec_to_json(spec)));
   KANANA_RETURN_IF_ERROR(write_file_atomic(local_dir / "job.sbatch", script));
 
@@ -155,7 +157,7 @@ Result<JobHandle> SlurmLauncher::launch(const JobSpec& spec) {
   if (remote) {
     const std::string q = shell_quote(dir);
     KANANA_ASSIGN_OR_RETURN(out, run_remote(spec.target,
-                                            "mkdir -p " + q + " && cd " + q + " && cat > job.sbatch && " +
+                                            "mkdir -p " + q + " && cd " + q + " && rm -f exit_status.json cancel_requested && cat > job.sbatch && " +
                                                 shell_join({options_.sbatch_program, "--parsable", "job.sbatch"}),
                                             options_, script));
   } else {

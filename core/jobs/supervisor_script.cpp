@@ -15,10 +15,18 @@ std::string supervisor_script(const SupervisorPlan& p) {
   std::string s;
   s += "# kanana job supervisor (generated): starts the ranks, records how they end.\n";
   s += "set -u\n";
+  // The trap comes first: a cancel that arrives while the script is still starting must be
+  // recorded, not end the shell silently (the launcher's SIGTERM can come right after launch).
+  s += "cancelled=0; stop_at=0; killed=0\n";
+  s += "signal_ranks() { for f in rank-*.pid; do [ -f \"$f\" ] && kill -\"$1\" \"$(cat \"$f\")\" 2>/dev/null; done; }\n";
+  s += "on_cancel() { cancelled=1; stop_at=$(date +%s); : > cancel_requested; signal_ranks TERM; }\n";
+  s += "trap on_cancel TERM INT\n";
   s += "cd " + q_run + " || { echo 'kanana supervisor: cannot enter the run folder' >&2; exit 1; }\n";
   s += "RUN=$(pwd -P)\n";
   s += "echo $$ > supervisor.pid.tmp && mv -f supervisor.pid.tmp supervisor.pid\n";
-  s += "rm -f exit_status.json cancel_requested pids rank-*.exit rank-*.pid\n";
+  // The launcher cleared an earlier job's evidence before starting us; cancel_requested is left
+  // alone here because a cancel may already have written it.
+  s += "rm -f exit_status.json pids rank-*.exit rank-*.pid\n";
   for (const auto& [k, v] : p.env) s += "export " + k + "=" + shell_quote(v) + "\n";
   const std::string port =
       p.master_port_shell.empty() ? std::to_string(p.master_port) : std::string("\"$MASTER_PORT\"");
@@ -26,10 +34,12 @@ std::string supervisor_script(const SupervisorPlan& p) {
   s += "export WORLD_SIZE=" + std::to_string(p.world_size) + " LOCAL_WORLD_SIZE=" + std::to_string(p.nproc) +
        " GROUP_RANK=" + std::to_string(p.node_rank) + " MASTER_ADDR=" + shell_quote(p.master_addr) +
        " MASTER_PORT=" + port + " KANANA_RUN_DIR=\"$RUN\"\n";
-  s += "cancelled=0; stop_at=0; killed=0\n";
-  s += "signal_ranks() { for f in rank-*.pid; do [ -f \"$f\" ] && kill -\"$1\" \"$(cat \"$f\")\" 2>/dev/null; done; }\n";
-  s += "on_cancel() { cancelled=1; stop_at=$(date +%s); : > cancel_requested; signal_ranks TERM; }\n";
-  s += "trap on_cancel TERM INT\n";
+  // Cancelled before any rank started: record that and start nothing.
+  s += "if [ $cancelled = 1 ] || [ -f cancel_requested ]; then\n";
+  s += "  printf '{\"exit_code\":143,\"failed_rank\":-1,\"cancelled\":true,\"rank_exit_codes\":[],\"finished_at\":%s}\\n' "
+       "\"$(date +%s)\" > exit_status.json.tmp && mv -f exit_status.json.tmp exit_status.json\n";
+  s += "  exit 143\n";
+  s += "fi\n";
   s += "for k in " + ranks + "; do\n";
   s += "  (\n";
   s += "    cd " + q_work + " || { echo 1 > \"$RUN/rank-$k.exit\"; exit 1; }\n";

@@ -262,6 +262,25 @@ class TestJobsLocal : public QObject {
     QVERIFY(launcher.cancel(*h).is_ok());
     QCOMPARE(wait_final(launcher, *h, 5).state, JobState::kCancelled);
   }
+
+  // A cancel right after launch() races the supervisor's start-up (its SIGTERM trap, its
+  // clean-up of old evidence): whatever point the script has reached, the job reads as cancelled.
+  void cancelRightAfterLaunchIsAlwaysCancelled() {
+    QTemporaryDir tmp;
+    LauncherOptions options;
+    options.cancel_grace_s = 1;
+    LocalLauncher launcher(options);
+    for (int i = 0; i < 12; ++i) {
+      const fs::path run = fs::path(tmp.path().toStdString()) / ("run-race-" + std::to_string(i));
+      auto h = launcher.launch(sh_job(run, "exec sleep 30"));
+      QVERIFY(h.is_ok());
+      if (i % 3 == 1) std::this_thread::sleep_for(std::chrono::milliseconds(2 * i));
+      QVERIFY(launcher.cancel(*h).is_ok());
+      const JobStatus st = wait_final(launcher, *h, 10);
+      QVERIFY2(st.state == JobState::kCancelled, ("try " + std::to_string(i) + ": " + std::string(job_state_name(st.state)) +
+                                                   " (" + st.reason + ")").c_str());
+    }
+  }
 };
 
 QTEST_GUILESS_MAIN(TestJobsLocal)
