@@ -122,7 +122,16 @@ Result<JobHandle> LocalLauncher::launch(const JobSpec& spec) {
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) return internal_error(std::string("pipe: ") + std::strerror(errno));
 
+  // Signals stay blocked from here until the supervisor child has reset every handler: a
+  // cancel() right after launch() may SIGTERM the child before it has exec'ed, and the parent's
+  // handlers (Qt Test's crash handler, say) must never run in that forked copy — they are not
+  // fork-safe in a copy of a multi-threaded process. Blocked, the signal waits and then takes its
+  // default action: the would-be supervisor dies and the job reads as cancelled.
+  sigset_t all_signals, parent_mask;
+  sigfillset(&all_signals);
+  ::pthread_sigmask(SIG_SETMASK, &all_signals, &parent_mask);
   const pid_t middle = ::fork();
+  if (middle != 0) ::pthread_sigmask(SIG_SETMASK, &parent_mask, nullptr);
   if (middle < 0) {
     ::close(report[0]);
     ::close(report[1]);
@@ -140,11 +149,13 @@ Result<JobHandle> LocalLauncher::launch(const JobSpec& spec) {
         ::dup2(log_fd, 2);
       }
       ::close_range(3, UINT_MAX, 0);  // the GUI's sockets and files stay with the GUI
+      for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+      }
+      ::signal(SIGHUP, SIG_IGN);  // as nohup
       sigset_t none;
       sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGPIPE, SIGCHLD}) ::signal(sig, SIG_DFL);
-      ::signal(SIGHUP, SIG_IGN);  // as nohup
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);  // only now: handlers are the defaults
       ::execv("/bin/sh", const_cast<char* const*>(argv));
       ::_exit(127);
     }

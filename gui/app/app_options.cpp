@@ -24,12 +24,15 @@ bool parseAppOptions(const QStringList& arguments, AppOptions* options, QString*
   const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                       QStringLiteral("Render the main window to the PNG <file> after start-up and quit."),
                                       QStringLiteral("file"));
+  const QCommandLineOption page(QStringLiteral("page"),
+                                QStringLiteral("Show the page <id> (its id or tab title, e.g. 'Surgery') after start-up."),
+                                QStringLiteral("id"));
   const QCommandLineOption listPlugins(QStringLiteral("list-plugins"),
                                        QStringLiteral("Print every plugin with its version, state and error, then exit."));
   const QCommandLineOption settings(QStringLiteral("settings"),
                                     QStringLiteral("Read and write settings in the INI <file> ($KANANA_SETTINGS_FILE)."),
                                     QStringLiteral("file"));
-  parser.addOptions({workspace, demo, pluginPath, screenshot, listPlugins, settings});
+  parser.addOptions({workspace, demo, pluginPath, screenshot, page, listPlugins, settings});
   parser.addPositionalArgument(QStringLiteral("plugin-arguments"),
                                QStringLiteral("Passed on to every plugin's initialize()."), QStringLiteral("[args...]"));
   if (!parser.parse(arguments)) {
@@ -43,6 +46,7 @@ bool parseAppOptions(const QStringList& arguments, AppOptions* options, QString*
   options->demo = parser.isSet(demo);
   options->pluginPaths = parser.values(pluginPath);
   options->screenshot = parser.value(screenshot);
+  options->page = parser.value(page);
   options->listPlugins = parser.isSet(listPlugins);
   options->settingsFile = parser.isSet(settings) ? parser.value(settings) : qEnvironmentVariable("KANANA_SETTINGS_FILE");
   options->pluginArguments = parser.positionalArguments();

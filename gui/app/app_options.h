@@ -11,6 +11,7 @@ struct AppOptions {
   bool demo = false;         // --demo: open the demo workspace (also when no workspace was used before)
   QStringList pluginPaths;   // --plugin-path DIR (repeatable); replaces the default folders
   QString screenshot;        // --screenshot FILE: save the main window as PNG after start-up and quit
+  QString page;              // --page ID: show this page (a plugin page id or tab title) after start-up
   bool listPlugins = false;  // --list-plugins: print the plugin table and exit
   QString settingsFile;      // --settings FILE: an INI file instead of the user's settings
   QStringList pluginArguments;  // what is left over, passed to IPlugin::initialize()

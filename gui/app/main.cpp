@@ -61,6 +61,19 @@ int main(int argc, char** argv) {
   window->show();
 
   int screenshotStatus = 0;
+  if (!options.page.isEmpty()) {
+    auto select = [&] {
+      if (!window->showPage(options.page)) {
+        std::fprintf(stderr, "kanana-workbench: --page: no page '%s' (pages: %s)\n", qPrintable(options.page),
+                     qPrintable(window->pageIds().join(QStringLiteral(", "))));
+        screenshotStatus = 2;
+      }
+    };
+    if (workbench.startupPending())
+      QObject::connect(&workbench, &kanana::app::Workbench::startupFinished, window, select, Qt::SingleShotConnection);
+    else
+      select();
+  }
   if (!options.screenshot.isEmpty()) {
     // Once start-up is complete, give layouts and lazily filled views a moment, then render.
     auto shoot = [&] {

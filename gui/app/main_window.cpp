@@ -178,6 +178,17 @@ void MainWindow::restoreWindowState() {
   if (const int index = int(pageIds_.indexOf(page)); index >= 0) tabs_->setCurrentIndex(index);
 }
 
+bool MainWindow::showPage(const QString& page) {
+  for (int i = 0; i < tabs_->count(); ++i) {
+    const bool idMatches = i < pageIds_.size() && pageIds_.at(i).compare(page, Qt::CaseInsensitive) == 0;
+    if (idMatches || tabs_->tabText(i).remove(QLatin1Char('&')).compare(page, Qt::CaseInsensitive) == 0) {
+      tabs_->setCurrentIndex(i);
+      return true;
+    }
+  }
+  return false;
+}
+
 void MainWindow::saveWindowState() {
   QSettings* settings = context_->settings();
   if (!settings) return;

@@ -42,6 +42,8 @@ class MainWindow : public QMainWindow {
   void reportPluginFailures();
   // Render the window (without decorations) to a PNG.
   bool saveScreenshot(const QString& file, QString* error);
+  // Show the page whose id or tab title (case-insensitive) is `page`; false when there is none.
+  bool showPage(const QString& page);
 
   QTabWidget* pageTabs() const { return tabs_; }
   QStringList pageIds() const { return pageIds_; }

@@ -146,6 +146,21 @@ class TestMainWindow : public QObject {
     QCOMPARE(window->size(), target);
   }
 
+  void showPageFindsPagesByIdOrTitle() {
+    Workbench workbench(options("showpage.ini"));
+    MainWindow* window = workbench.createMainWindow();
+    const QStringList ids = window->pageIds();
+    QVERIFY(ids.size() >= 2);
+    QTabWidget* tabs = window->pageTabs();
+    QVERIFY(window->showPage(ids.last().toUpper()));  // ids match case-insensitively
+    QCOMPARE(tabs->currentIndex(), int(ids.size()) - 1);
+    const QString title = tabs->tabText(0).remove(QLatin1Char('&'));
+    QVERIFY(window->showPage(title));
+    QCOMPARE(tabs->currentIndex(), 0);
+    QVERIFY(!window->showPage(QStringLiteral("no-such-page")));
+    QCOMPARE(tabs->currentIndex(), 0);  // an unknown page changes nothing
+  }
+
   void screenshotIsWritten() {
     Workbench workbench(options("shot.ini"));
     MainWindow* window = workbench.createMainWindow();
