@@ -177,6 +177,8 @@ void ImportanceView::rebuild() {
   if (!s) {
     headMap_->data()->setSize(1, 1);
     headMap_->data()->setCell(0, 0, 0);
+    headMap_->setVisible(false);  // an empty map would paint one cell over the whole axis rect
+    headMap_->colorScale()->setVisible(false);
     setNote(heads_, tr("Attention heads — no importance scores yet"));
     for (auto* p : {heads_, layers_, neurons_, channels_}) p->replot(QCustomPlot::rpQueuedReplot);
     return;
@@ -201,6 +203,8 @@ void ImportanceView::rebuild() {
   }
 
   // Heads.
+  headMap_->setVisible(true);
+  headMap_->colorScale()->setVisible(true);
   headMap_->data()->setSize(H, L);
   headMap_->data()->setRange(QCPRange(0, std::max(1, H - 1)), QCPRange(0, std::max(1, L - 1)));
   for (int l = 0; l < L; ++l) {
