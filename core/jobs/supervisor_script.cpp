@@ -18,8 +18,9 @@ std::string supervisor_script(const SupervisorPlan& p) {
   // The trap comes first: a cancel that arrives while the script is still starting must be
   // recorded, not end the shell silently (the launcher's SIGTERM can come right after launch).
   s += "cancelled=0; stop_at=0; killed=0\n";
-  s += "signal_ranks() { for f in rank-*.pid; do [ -f \"$f\" ] && kill -\"$1\" \"$(cat \"$f\")\" 2>/dev/null; done; }\n";
-  s += "on_cancel() { cancelled=1; stop_at=$(date +%s); : > cancel_requested; signal_ranks TERM; }\n";
+  // Absolute paths: the trap may fire before the `cd` below.
+  s += "signal_ranks() { for f in " + q_run + "/rank-*.pid; do [ -f \"$f\" ] && kill -\"$1\" \"$(cat \"$f\")\" 2>/dev/null; done; }\n";
+  s += "on_cancel() { cancelled=1; stop_at=$(date +%s); : > " + q_run + "/cancel_requested; signal_ranks TERM; }\n";
   s += "trap on_cancel TERM INT\n";
   s += "cd " + q_run + " || { echo 'kanana supervisor: cannot enter the run folder' >&2; exit 1; }\n";
   s += "RUN=$(pwd -P)\n";
