@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
       if (!window->showPage(options.page)) {
         std::fprintf(stderr, "kanana-workbench: --page: no page '%s' (pages: %s)\n", qPrintable(options.page),
                      qPrintable(window->pageIds().join(QStringLiteral(", "))));
-        screenshotStatus = 2;
+        if (!options.screenshot.isEmpty()) screenshotStatus = 2;  // the picture would show the wrong page
       }
     };
     if (workbench.startupPending())
