@@ -122,13 +122,7 @@ ChatPanel::ChatPanel(gui::WorkbenchContext* context, QWidget* parent) : QWidget(
   left->addWidget(savedBox);
   left->addStretch(1);
 
-  auto* scroll = new QScrollArea(this);
-  scroll->setWidget(settingsBox);
-  scroll->setWidgetResizable(true);
-  scroll->setMinimumWidth(330);
-  scroll->setMaximumWidth(440);
-  scroll->setFrameShape(QFrame::NoFrame);
-  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  QScrollArea* scroll = settingsScrollArea(settingsBox, this);
 
   // ---- right: transcripts and input
   auto* chatArea = new QWidget(this);

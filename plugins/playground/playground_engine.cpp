@@ -83,6 +83,16 @@ class EngineWorker : public QObject {
     QMetaObject::invokeMethod(engine_, std::forward<F>(f), Qt::QueuedConnection);
   }
 
+  // Request `id` ends with an error: report it and free the engine for the next request.
+  void fail_request(int id, const Status& st) {
+    PlaygroundEngine* e = engine_;
+    const QString error = qs(st.message());
+    emit_on_gui([e, id, error] {
+      Q_EMIT e->requestFailed(id, error);
+      e->end();
+    });
+  }
+
   void load(const QString& dir, int threads) {
     chat::ChatModelOptions o;
     o.threads = threads;
@@ -185,13 +195,7 @@ class EngineWorker : public QObject {
   void run_tools(int id, std::vector<tok::ChatMessage> messages, chat::ChatSampling sampling, ToolSetup setup,
                  std::shared_ptr<CancelToken> cancel) {
     PlaygroundEngine* e = engine_;
-    const auto fail = [this, e, id](const Status& st) {
-      const QString error = qs(st.message());
-      emit_on_gui([e, id, error] {
-        Q_EMIT e->requestFailed(id, error);
-        e->end();
-      });
-    };
+    const auto fail = [this, id](const Status& st) { fail_request(id, st); };
     auto reg = build_registry(setup);
     if (!reg.is_ok()) return fail(reg.status());
     if (!override_ && !model_) return fail(failed_precondition("no checkpoint is loaded: pick one first"));
@@ -319,13 +323,7 @@ class EngineWorker : public QObject {
 
   void ingest(int id, RagSettings s, QStringList paths, std::shared_ptr<CancelToken> cancel) {
     PlaygroundEngine* e = engine_;
-    const auto fail = [this, e, id](const Status& st) {
-      const QString error = qs(st.message());
-      emit_on_gui([e, id, error] {
-        Q_EMIT e->requestFailed(id, error);
-        e->end();
-      });
-    };
+    const auto fail = [this, id](const Status& st) { fail_request(id, st); };
     if (Status st = open_index(s, /*create=*/true); !st.is_ok()) return fail(st);
     struct Forward final : Progress {
       EngineWorker* w;
@@ -368,13 +366,7 @@ class EngineWorker : public QObject {
 
   void ask_rag(int id, RagSettings s, QString question, chat::ChatSampling sampling, std::shared_ptr<CancelToken> cancel) {
     PlaygroundEngine* e = engine_;
-    const auto fail = [this, e, id](const Status& st) {
-      const QString error = qs(st.message());
-      emit_on_gui([e, id, error] {
-        Q_EMIT e->requestFailed(id, error);
-        e->end();
-      });
-    };
+    const auto fail = [this, id](const Status& st) { fail_request(id, st); };
     if (Status st = open_index(s, /*create=*/false); !st.is_ok()) return fail(st);
     rag::SearchOptions so;
     so.k = s.k;

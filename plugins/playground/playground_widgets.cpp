@@ -13,6 +13,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QPlainTextEdit>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableWidget>
@@ -24,6 +25,17 @@
 #include "store/workspace.h"
 
 namespace kanana::playground {
+
+QScrollArea* settingsScrollArea(QWidget* settings, QWidget* parent) {
+  auto* scroll = new QScrollArea(parent);
+  scroll->setWidget(settings);
+  scroll->setWidgetResizable(true);
+  scroll->setMinimumWidth(330);
+  scroll->setMaximumWidth(440);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  return scroll;
+}
 
 QString escapeHtml(const QString& text) {
   QString s = text.toHtmlEscaped();

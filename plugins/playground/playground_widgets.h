@@ -14,6 +14,7 @@
 
 class QCheckBox;
 class QComboBox;
+class QScrollArea;
 class QDoubleSpinBox;
 class QSpinBox;
 class QToolButton;
@@ -23,6 +24,9 @@ class WorkbenchContext;
 }
 
 namespace kanana::playground {
+
+// The scrollable settings column on the left of every mode (fixed width range, no horizontal bar).
+QScrollArea* settingsScrollArea(QWidget* settings, QWidget* parent);
 
 class SamplingPanel : public QWidget {
   Q_OBJECT

@@ -103,13 +103,7 @@ RagPanel::RagPanel(gui::WorkbenchContext* context, QWidget* parent) : QWidget(pa
   answerForm->addRow(sampling_);
   left->addWidget(answerBox);
   left->addStretch(1);
-  auto* scroll = new QScrollArea(this);
-  scroll->setWidget(settingsBox);
-  scroll->setWidgetResizable(true);
-  scroll->setMinimumWidth(330);
-  scroll->setMaximumWidth(440);
-  scroll->setFrameShape(QFrame::NoFrame);
-  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  QScrollArea* scroll = settingsScrollArea(settingsBox, this);
 
   auto* main = new QWidget(this);
   auto* right = new QVBoxLayout(main);

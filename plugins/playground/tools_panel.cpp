@@ -80,13 +80,7 @@ ToolsPanel::ToolsPanel(gui::WorkbenchContext* context, QWidget* parent) : QWidge
   samplingLayout->addWidget(sampling_);
   left->addWidget(samplingBox);
   left->addStretch(1);
-  auto* scroll = new QScrollArea(this);
-  scroll->setWidget(settingsBox);
-  scroll->setWidgetResizable(true);
-  scroll->setMinimumWidth(330);
-  scroll->setMaximumWidth(440);
-  scroll->setFrameShape(QFrame::NoFrame);
-  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  QScrollArea* scroll = settingsScrollArea(settingsBox, this);
 
   auto* main = new QWidget(this);
   auto* right = new QVBoxLayout(main);
