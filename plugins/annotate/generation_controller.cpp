@@ -9,12 +9,13 @@ namespace kanana::annotate {
 
 namespace {
 
-// Forwards prefs progress to the controller's signal (from the worker thread; queued).
+// Forwards prefs progress to the controller's signal, emitted on the controller's thread.
 class SignalProgress final : public Progress {
  public:
   explicit SignalProgress(GenerationController* owner) : owner_(owner) {}
   void update(int64_t done, int64_t total, const std::string&) override {
-    Q_EMIT owner_->progress(done, total);
+    QMetaObject::invokeMethod(
+        owner_, [o = owner_, done, total] { Q_EMIT o->progress(done, total); }, Qt::QueuedConnection);
   }
   void finish(const std::string&) override {}
 
@@ -61,7 +62,10 @@ bool GenerationController::start(const GenerationJob& job, QString* error) {
       SignalProgress progress(this);
       auto summary = prefs::fill_candidates(
           **ws, req,
-          [this](int64_t prompt, int64_t candidate) { Q_EMIT candidateStored(prompt, candidate); },
+          [this](int64_t prompt, int64_t candidate) {
+            QMetaObject::invokeMethod(
+                this, [this, prompt, candidate] { Q_EMIT candidateStored(prompt, candidate); }, Qt::QueuedConnection);
+          },
           cancel.get(), &progress);
       if (!summary.is_ok()) {
         message = QString::fromStdString(summary.status().message());

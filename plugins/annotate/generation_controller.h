@@ -3,8 +3,8 @@
 // LibTorch. Each candidate is committed to the database before candidateStored() is emitted,
 // so the page reads it from its own connection when the signal arrives.
 //
-// Threading: start()/cancel()/busy() on the GUI thread; the signals are emitted from the
-// worker and arrive queued on the controller's (GUI) thread. cancel() stops within one decoding
+// Threading: start()/cancel()/busy() on the GUI thread; the signals are emitted on the
+// controller's (GUI) thread, never on the worker. cancel() stops within one decoding
 // step; candidates finished before stay in the database. The destructor cancels and joins.
 #pragma once
 

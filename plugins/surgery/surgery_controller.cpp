@@ -22,7 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Estimation progress as queued signals, at most ~10 per second.
+// Estimation progress as signals on the controller's thread, at most ~10 per second.
 class SignalProgress final : public Progress {
  public:
   explicit SignalProgress(SurgeryController* c) : c_(c) {}
@@ -30,7 +30,9 @@ class SignalProgress final : public Progress {
     const auto now = std::chrono::steady_clock::now();
     if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
     last_ = now;
-    Q_EMIT c_->progress(done, total, QString::fromStdString(note));
+    QMetaObject::invokeMethod(
+        c_, [c = c_, done, total, note = QString::fromStdString(note)] { Q_EMIT c->progress(done, total, note); },
+        Qt::QueuedConnection);
   }
   void finish(const std::string&) override {}
 
@@ -85,6 +87,15 @@ SurgeryController::~SurgeryController() {
 }
 
 template <typename F>
+void SurgeryController::deliver(F&& f) {
+  QMetaObject::invokeMethod(this, std::forward<F>(f), Qt::QueuedConnection);
+}
+
+void SurgeryController::fail(const QString& what, const std::string& error) {
+  deliver([this, what, e = QString::fromStdString(error)] { Q_EMIT failed(what, e); });
+}
+
+template <typename F>
 void SurgeryController::post(F&& work) {
   ++pending_;
   QMetaObject::invokeMethod(
@@ -94,9 +105,11 @@ void SurgeryController::post(F&& work) {
         try {
           work();
         } catch (const std::exception& e) {
-          Q_EMIT failed(QStringLiteral("internal"), QString::fromUtf8(e.what()));
+          fail(QStringLiteral("internal"), e.what());
         }
-        if (--pending_ == 0) Q_EMIT idle();
+        deliver([this] {
+          if (--pending_ == 0) Q_EMIT idle();
+        });
       },
       Qt::QueuedConnection);
 }
@@ -109,30 +122,34 @@ void SurgeryController::computeImportance(const ImportanceRequest& r) {
     cs.samples = r.samples;
     cs.seq_len = r.seqLen;
     auto source = surgery::open_calibration(cs);
-    if (!source) return Q_EMIT failed(QStringLiteral("importance"), QString::fromStdString(source.status().message()));
+    if (!source) return fail(QStringLiteral("importance"), source.status().message());
     auto m = models_->get(r.model.toStdString());
-    if (!m) return Q_EMIT failed(QStringLiteral("importance"), QString::fromStdString(m.status().message()));
+    if (!m) return fail(QStringLiteral("importance"), m.status().message());
     SignalProgress progress(this);
     auto scores = surgery::estimate_importance(*m, **source, r.options, &progress, &cancel_);
-    if (!scores) return Q_EMIT failed(QStringLiteral("importance"), QString::fromStdString(scores.status().message()));
+    if (!scores) return fail(QStringLiteral("importance"), scores.status().message());
     if (!r.outFile.isEmpty()) {
       if (auto st = surgery::write_importance(r.outFile.toStdString(), *scores); !st)
-        return Q_EMIT failed(QStringLiteral("importance"), QString::fromStdString(st.message()));
+        return fail(QStringLiteral("importance"), st.message());
     }
-    Q_EMIT importanceReady(std::make_shared<const surgery::ImportanceScores>(std::move(*scores)), r.outFile);
+    deliver([this, s = std::make_shared<const surgery::ImportanceScores>(std::move(*scores)), file = r.outFile] {
+      Q_EMIT importanceReady(s, file);
+    });
   });
 }
 
 void SurgeryController::loadScores(const QString& modelDir, const QString& file) {
   post([this, modelDir, file] {
     auto scores = surgery::read_importance(file.toStdString());
-    if (!scores) return Q_EMIT failed(QStringLiteral("scores"), QString::fromStdString(scores.status().message()));
+    if (!scores) return fail(QStringLiteral("scores"), scores.status().message());
     auto m = models_->get(modelDir.toStdString());
-    if (!m) return Q_EMIT failed(QStringLiteral("scores"), QString::fromStdString(m.status().message()));
+    if (!m) return fail(QStringLiteral("scores"), m.status().message());
     auto st = surgery::check_importance_matches(*scores, surgery::model_fingerprint(*m), (*m)->config(),
                                                 QFileInfo(file).fileName().toStdString());
-    if (!st) return Q_EMIT failed(QStringLiteral("scores"), QString::fromStdString(st.message()));
-    Q_EMIT scoresLoaded(std::make_shared<const surgery::ImportanceScores>(std::move(*scores)), file);
+    if (!st) return fail(QStringLiteral("scores"), st.message());
+    deliver([this, s = std::make_shared<const surgery::ImportanceScores>(std::move(*scores)), file] {
+      Q_EMIT scoresLoaded(s, file);
+    });
   });
 }
 
@@ -144,7 +161,9 @@ void SurgeryController::findSavedScores(const QString& modelDir, const QStringLi
     for (const QString& file : files) {
       auto scores = surgery::read_importance(file.toStdString());
       if (!scores || !surgery::check_importance_matches(*scores, fp, (*m)->config(), "saved scores").is_ok()) continue;
-      return Q_EMIT scoresLoaded(std::make_shared<const surgery::ImportanceScores>(std::move(*scores)), file);
+      return deliver([this, s = std::make_shared<const surgery::ImportanceScores>(std::move(*scores)), file] {
+        Q_EMIT scoresLoaded(s, file);
+      });
     }
   });
 }
@@ -156,13 +175,13 @@ void SurgeryController::generate(const QString& teacher, const QString& student,
     for (int which = 0; which < 2; ++which) {
       const std::string dir = (which == 0 ? teacher : student).toStdString();
       auto m = models_->get(dir);
-      if (!m) return Q_EMIT failed(QStringLiteral("generate"), QString::fromStdString(m.status().message()));
+      if (!m) return fail(QStringLiteral("generate"), m.status().message());
       auto& toks = models_->tokenizers;
       if (!toks.count(dir)) {
         // A distillation checkpoint may lack tokenizer files: the teacher's is the same tokenizer.
         auto t = tok::load_tokenizer(dir);
         if (!t) t = tok::load_tokenizer(teacher.toStdString());
-        if (!t) return Q_EMIT failed(QStringLiteral("generate"), QString::fromStdString(t.status().message()));
+        if (!t) return fail(QStringLiteral("generate"), t.status().message());
         toks[dir] = *t;
       }
       auto tk = toks[dir];
@@ -174,16 +193,16 @@ void SurgeryController::generate(const QString& teacher, const QString& student,
       go.top_p = 0.95;
       go.seed = 1;  // the same sampling stream for both models
       auto r = model::generate(*m, {tk->encode(prompt.toStdString(), eo)}, go, tk, {}, &cancel_);
-      if (!r) return Q_EMIT failed(QStringLiteral("generate"), QString::fromStdString(r.status().message()));
+      if (!r) return fail(QStringLiteral("generate"), r.status().message());
       (which == 0 ? pair.teacher : pair.student) = QString::fromStdString(r->sequences.at(0).text);
     }
-    Q_EMIT generated(pair);
+    deliver([this, pair] { Q_EMIT generated(pair); });
   });
 }
 
 void SurgeryController::launchPipeline(const QString& workspace, const QString& name, const PipelineSettings& settings) {
   post([this, workspace, name, settings] {
-    auto fail = [this](const std::string& m) { Q_EMIT failed(QStringLiteral("pipeline"), QString::fromStdString(m)); };
+    auto fail = [this](const std::string& m) { this->fail(QStringLiteral("pipeline"), m); };
     auto spec_json = pipelineSpecJson(settings);
     if (!spec_json) return fail(spec_json.status().message());
     // The spec is checked (teacher, target, recipe keys) before anything is launched.
@@ -211,7 +230,7 @@ void SurgeryController::launchPipeline(const QString& workspace, const QString& 
     jobs::RunRegistry registry(**ws);
     auto id = registry.launch(spec);
     if (!id) return fail(id.status().message());
-    Q_EMIT pipelineLaunched(*id, QString::fromStdString(run_dir.string()));
+    deliver([this, id = *id, dir = QString::fromStdString(run_dir.string())] { Q_EMIT pipelineLaunched(id, dir); });
   });
 }
 

@@ -6,8 +6,8 @@
 // recorded in the workspace like any training run).
 //
 // Threading contract: the methods return at once (GUI thread); the work runs in call order on
-// the controller's thread; results come back as the signals below, delivered queued to
-// receivers on the GUI thread. cancel() may be called from any thread and stops the running
+// the controller's worker thread; results come back as the signals below, emitted on the GUI thread
+// (the thread the controller lives on). cancel() may be called from any thread and stops the running
 // estimation or generation at its next batch / token. The header is LibTorch-free.
 #pragma once
 
@@ -68,6 +68,11 @@ class SurgeryController : public QObject {
  private:
   template <typename F>
   void post(F&& work);
+  // Signals are emitted on the controller's (GUI) thread, never on the worker: a direct
+  // connection (QSignalSpy's, for one) then sees them in order and only from the event loop.
+  template <typename F>
+  void deliver(F&& emitter);
+  void fail(const QString& what, const std::string& error);
 
   QThread thread_;
   QObject* worker_;  // lives on thread_; runs the posted calls
