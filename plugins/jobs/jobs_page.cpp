@@ -328,7 +328,10 @@ void JobsPage::scheduleRefresh() {
   refresh_.start(active ? activeIntervalMs_ : idleIntervalMs_);
 }
 
-void JobsPage::applyRuns(const QList<RunRow>& rows) {
+void JobsPage::applyRuns(const QString& workspace, const QList<RunRow>& rows) {
+  // A listing queued before the current workspace was opened (the refresh timer's) says
+  // nothing about it: taking its empty list as the first snapshot would skip re-attachment.
+  if (workspace != workspacePath_) return;
   applyingSelection_ = true;
   const QList<qint64> keep = shownOrder_;
   const qint64 focus = focus_;

@@ -96,7 +96,7 @@ class JobsPage : public QWidget {
   QWidget* buildMonitor();
   QWidget* buildLauncher();
   void openWorkspace(const QString& path);
-  void applyRuns(const QList<RunRow>& rows);
+  void applyRuns(const QString& workspace, const QList<RunRow>& rows);
   void syncShownRuns();
   void watch(qint64 runId);
   void unwatch(qint64 runId);

@@ -38,14 +38,15 @@ JobsWorker::~JobsWorker() = default;
 void JobsWorker::setWorkspace(const QString& path) {
   registry_.reset();
   ws_.reset();
+  path_ = path;
   if (path.isEmpty()) {
-    Q_EMIT runsListed({});
+    Q_EMIT runsListed(path_, {});
     return;
   }
   auto ws = store::Workspace::open(path.toStdString());
   if (!ws.is_ok()) {
     Q_EMIT workspaceError(qs(ws.status().to_string()));
-    Q_EMIT runsListed({});
+    Q_EMIT runsListed(path_, {});
     return;
   }
   ws_ = std::move(ws).value();
@@ -98,7 +99,7 @@ QList<RunRow> JobsWorker::listRuns() {
 
 void JobsWorker::refresh(bool pollActive) {
   if (!ws_) {
-    Q_EMIT runsListed({});
+    Q_EMIT runsListed(path_, {});
     return;
   }
   QHash<qint64, QString> errors;
@@ -113,7 +114,7 @@ void JobsWorker::refresh(bool pollActive) {
   }
   QList<RunRow> rows = listRuns();
   for (RunRow& row : rows) row.pollError = errors.value(row.id);
-  Q_EMIT runsListed(rows);
+  Q_EMIT runsListed(path_, rows);
 }
 
 void JobsWorker::launch(const LaunchPlan& plan) {

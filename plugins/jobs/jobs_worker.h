@@ -41,7 +41,9 @@ class JobsWorker : public QObject {
   void resume(qint64 runId);
 
  Q_SIGNALS:
-  void runsListed(const QList<kanana::jobsplugin::RunRow>& runs);
+  // workspace: the folder the runs were listed from (empty: none open), so a listing that
+  // was already queued when another workspace opened is recognised and dropped.
+  void runsListed(const QString& workspace, const QList<kanana::jobsplugin::RunRow>& runs);
   void launched(qint64 runId, const QString& localDir);
   void launchFailed(const QString& error);
   // action: "cancel" | "resume"; newRunId: the resumed run; error empty on success.
@@ -50,6 +52,7 @@ class JobsWorker : public QObject {
 
  private:
   QList<RunRow> listRuns();
+  QString path_;
   std::unique_ptr<store::Workspace> ws_;
   std::unique_ptr<jobs::RunRegistry> registry_;
 };
@@ -69,7 +72,7 @@ class JobsController : public QObject {
   int pending() const { return pending_; }
 
  Q_SIGNALS:
-  void runsListed(const QList<kanana::jobsplugin::RunRow>& runs);
+  void runsListed(const QString& workspace, const QList<kanana::jobsplugin::RunRow>& runs);
   void launched(qint64 runId, const QString& localDir);
   void launchFailed(const QString& error);
   void actionFinished(const QString& action, qint64 runId, qint64 newRunId, const QString& error);

@@ -261,6 +261,25 @@ class TestJobsPage : public QObject {
     QVERIFY(!second->bannerText().contains(QStringLiteral("Run %1 ").arg(lost)));  // old news: no notification
   }
 
+  void workspaceOpenedAfterThePageStillReattaches() {
+    // At start-up the page exists before the workspace is open, and a listing of "no
+    // workspace" can still be queued when it opens. That stale empty list must not count as
+    // the workspace's first snapshot (which re-attaches to runs and selects one to watch).
+    jobs::RunRegistry registry(*ws_);
+    jobs::JobSpec spec;
+    spec.name = "recorded-before-start";
+    spec.command = {"/bin/true"};
+    QVERIFY(registry.launch(spec).is_ok());
+    gui::WorkbenchContext context(settings_.get());
+    auto page = std::make_unique<JobsPage>(&context);
+    page->setRefreshInterval(200, 1000);
+    page->show();
+    page->refreshNow(true);      // queued while no workspace is open
+    context.setWorkspace(ws_);   // opens at once; the stale listing arrives after
+    QTRY_VERIFY(!page->shownRuns().isEmpty());
+    QCOMPARE(page->tabs()->currentIndex(), 0);  // the monitor, not the empty recipe editor
+  }
+
   void tinyRunLaunchedFromThePageFinishes() {
     if (!QFile::exists(kanana::test::bin_path(QStringLiteral("kanana")))) QSKIP("kanana executable not built");
     auto page = makePage();
