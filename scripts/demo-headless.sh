@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The demo pipeline without a display, on the demo workspace, with the `kanana` CLI only:
 # corpus -> filter -> tokenizer -> token shards -> two-stage pre-training -> generation.
-# Outputs go into the demo workspace (data/demo-pipeline, runs/tiny-cpu-demo) and are
-# made afresh on every run.
+# Outputs go into the demo workspace: data/demo-pipeline (made afresh on every run) and a new
+# recorded run runs/tiny-cpu-demo-<time> (kept, like every run of the workspace).
 #
 #   scripts/demo-headless.sh            (env: KANANA_BUILD_DIR, KANANA_DATA_CACHE,
 #                                        KANANA_DEMO_WORKSPACE)
@@ -22,7 +22,7 @@ corpus="$cache/corpora/demo_bilingual.jsonl"
 step "1. demo workspace ($ws)"
 "$kanana" workspace demo --dir "$ws" --data-cache "$cache"
 demo="$ws/data/demo-pipeline"
-rm -rf "$demo" "$ws/runs/tiny-cpu-demo"
+rm -rf "$demo"
 mkdir -p "$demo"
 
 step "2. filter the bilingual demo corpus with Kanana's web recipe (dedup -> heuristics -> PII)"
@@ -47,10 +47,27 @@ sed -E 's/"vocab_size": *[0-9]+/"vocab_size": 8000/' "$root/resources/recipes/tr
   > "$demo/tiny-demo-model.json"
 cp "$root/resources/recipes/train/tiny-cpu-demo.json" "$demo/tiny-cpu-demo.json"
 "$kanana" mixture plan --recipe "$demo/tiny-cpu-demo.json"
-"$kanana" train --recipe "$demo/tiny-cpu-demo.json" --run-dir "$ws/runs/tiny-cpu-demo" --threads "$(nproc)"
+# Launched as a workspace run (detached, recorded with lineage from its packs), exactly as the
+# Jobs page launches it, so the GUI lists it with its loss curves afterwards.
+threads="$(nproc)"
+cat > "$demo/tiny-cpu-demo.job.json" <<JOB
+{"name": "tiny-cpu-demo", "kind": "pretrain",
+ "command": ["kanana", "train", "--recipe", "$demo/tiny-cpu-demo.json", "--run-dir", "{run_dir}",
+             "--threads", "$threads", "--quiet"],
+ "recipe_path": "$demo/tiny-cpu-demo.json",
+ "env": {"OMP_NUM_THREADS": "$threads"},
+ "inputs": ["$demo/packs/en", "$demo/packs/ko"],
+ "target": {"kind": "local", "kanana_binary": "$kanana"}}
+JOB
+launched=$("$kanana" runs launch --spec "$demo/tiny-cpu-demo.job.json" --workspace "$ws")
+echo "$launched"
+run_id=$(sed -nE 's/^run ([0-9]+) launched: .*/\1/p' <<<"$launched")
+run_dir=$(sed -nE 's/^run [0-9]+ launched: (.*)/\1/p' <<<"$launched")
+echo "(Ctrl-C only stops following; the run goes on: kanana runs cancel $run_id --workspace $ws)"
+"$kanana" runs tail "$run_id" --follow --workspace "$ws"
 
 step "6. generate from the last checkpoint"
-ckpt=$(ls -d "$ws/runs/tiny-cpu-demo/checkpoints"/step-* | sort | tail -n1)
+ckpt=$(ls -d "$run_dir/checkpoints"/step-* | sort | tail -n1)
 cp "$demo/demo-8k.model" "$ckpt/tokenizer.model"
 "$kanana" model info "$ckpt"
 "$kanana" generate --model "$ckpt" --prompt "한국어 설치 안내" --max-new-tokens 32 --temperature 0.8 --seed 1

@@ -274,7 +274,7 @@ KANANA_COMMAND(runs_tail) {
   return {.path = "runs tail",
           .summary = "print a run's events (metrics, logs, states); --follow until it ends",
           .options = {kWorkspaceOption,
-                      {.name = "follow", .help = "keep printing new events until the run ends (Ctrl-C stops)", .short_name = 'f'},
+                      {.name = "follow", .help = "keep printing new events until the run ends (Ctrl-C stops); exit 0 only if it finished", .short_name = 'f'},
                       {.name = "json", .help = "print the raw JSON lines"},
                       {.name = "interval", .value_name = "S", .help = "seconds between polls with --follow", .default_value = "1"}},
           .positional = {"RUN_DIR|RUN_ID", 1, 1},
@@ -322,7 +322,8 @@ KANANA_COMMAND(runs_tail) {
               if (st && jobs::is_final(st->state) && batch->events.empty()) {
                 std::fprintf(stderr, "run %s%s%s\n", jobs::job_state_name(st->state), st->reason.empty() ? "" : ": ",
                              st->reason.c_str());
-                break;
+                // Scripts can wait on a run: the exit code says how it ended.
+                return st->state == jobs::JobState::kFinished ? kExitOk : kExitFailure;
               }
               if (ctx.cancel && ctx.cancel->is_cancelled()) return kExitCancelled;
               std::this_thread::sleep_for(std::chrono::duration<double>(*interval));
