@@ -107,6 +107,28 @@ Result<int64_t> RunRegistry::record(const JobSpec& spec, const JobHandle& handle
   return id;
 }
 
+namespace {
+
+// A token pack (`kanana data pack`) input: its manifest gives documents and tokens, its
+// files the bytes. Anything else (a folder of text, a pack being written) stays at zero.
+void describe_token_pack(const fs::path& dir, store::DatasetRecord* d, Json* meta) {
+  auto m = read_json_file(dir / "manifest.json");
+  if (!m.is_ok() || !m->is_object() || m->value("format", std::string()) != "kanana-token-shards") return;
+  const auto count = [&](const char* key) {
+    auto it = m->find(key);
+    return it != m->end() && it->is_number_integer() ? it->get<int64_t>() : int64_t{0};
+  };
+  d->format = "kanana-shards";
+  d->doc_count = count("train_docs") + count("val_docs");
+  (*meta)["train_tokens"] = count("train_tokens");
+  (*meta)["val_tokens"] = count("val_tokens");
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->is_regular_file(ec)) d->byte_count += static_cast<int64_t>(it->file_size(ec));
+}
+
+}  // namespace
+
 Status RunRegistry::record_inputs(int64_t run_id, const JobSpec& spec) {
   for (const std::string& input : spec.inputs) {
     KANANA_ASSIGN_OR_RETURN(auto found, ws_.find_dataset_by_path(input));
@@ -120,9 +142,13 @@ Status RunRegistry::record_inputs(int64_t run_id, const JobSpec& spec) {
       d.name = fs::path(input).filename().string();
       if (d.name.empty()) d.name = input;
       std::error_code ec;
-      d.kind = spec.kind == "eval" ? "eval" : fs::is_directory(ws_.resolve(input), ec) ? "shards" : "corpus";
+      const fs::path local = ws_.resolve(input);
+      d.kind = spec.kind == "eval" ? "eval" : fs::is_directory(local, ec) ? "shards" : "corpus";
       d.path = input;
-      d.meta_json = Json{{"registered_by", "run launch"}, {"run_id", run_id}}.dump();
+      Json meta = {{"registered_by", "run launch"}, {"run_id", run_id}};
+      if (d.kind == "shards") describe_token_pack(local, &d, &meta);
+      else if (fs::is_regular_file(local, ec)) d.byte_count = static_cast<int64_t>(fs::file_size(local, ec));
+      d.meta_json = meta.dump();
       KANANA_ASSIGN_OR_RETURN(dataset_id, ws_.add_dataset(d));
     }
     // An evaluation reads its task files; a training run trains on its inputs.

@@ -8,8 +8,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
+#include "../shards/shard_test_util.h"
 #include "base/files.h"
 #include "base/strings.h"
 #include "jobs/run_registry.h"
@@ -133,6 +135,37 @@ class TestJobsRegistry : public QObject {
     QVERIFY(again.is_ok());
     QCOMPARE(again->new_events, int64_t(0));
     QCOMPARE((*ws)->list_checkpoints(run_id)->size(), size_t(1));
+  }
+
+  void unregisteredTokenPackInputIsDescribed() {
+    // A run's input that the workspace does not know yet is recorded from what it is: a token
+    // pack's manifest gives its documents and tokens, its files the size.
+    QTemporaryDir tmp;
+    const fs::path root = fs::path(tmp.path().toStdString()) / "ws";
+    auto ws = store::Workspace::create(root, "pack-input-test");
+    QVERIFY2(ws.is_ok(), ws.status().to_string().c_str());
+    auto pack = shards::test::write_synthetic_pack(root / "data" / "packs" / "ko", shards::test::synthetic_docs(40, 3, 64, 5, 12),
+                                                   "ko", 1 << 20, 5);
+    QVERIFY2(pack.is_ok(), pack.status().to_string().c_str());
+    std::ofstream(root / "data" / "notes.jsonl") << "{\"text\": \"hello\"}\n";
+    RunRegistry registry(**ws);
+    JobSpec spec;
+    spec.name = "pack-input";
+    spec.command = {"/bin/true"};
+    spec.inputs = {"data/packs/ko", "data/notes.jsonl"};
+    QVERIFY(registry.launch(spec).is_ok());
+    auto d = (*ws)->find_dataset_by_path("data/packs/ko");
+    QVERIFY(d.is_ok() && d->has_value());
+    QCOMPARE((*d)->kind, std::string("shards"));
+    QCOMPARE((*d)->format, std::string("kanana-shards"));
+    QCOMPARE((*d)->doc_count, int64_t(pack->train_docs + pack->val_docs));
+    QCOMPARE((*d)->doc_count, int64_t(40));
+    QVERIFY((*d)->byte_count >= int64_t((pack->train_tokens + pack->val_tokens) * 2));  // uint16 tokens at least
+    QCOMPARE(Json::parse((*d)->meta_json).value("train_tokens", int64_t(0)), int64_t(pack->train_tokens));
+    auto notes = (*ws)->find_dataset_by_path("data/notes.jsonl");
+    QVERIFY(notes.is_ok() && notes->has_value());
+    QCOMPARE((*notes)->kind, std::string("corpus"));
+    QCOMPARE((*notes)->byte_count, int64_t(18));
   }
 
   void sigkillAndCancelReachTheWorkspace() {
