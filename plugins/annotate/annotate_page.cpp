@@ -108,7 +108,6 @@ AnnotatePage::AnnotatePage(gui::WorkbenchContext* context, QWidget* parent)
   lv->addWidget(queue_, 1);
   progress_ = new QProgressBar(left);
   progress_->setObjectName(QStringLiteral("labelProgress"));
-  progress_->setFormat(tr("%v of %m labelled"));
   lv->addWidget(progress_);
   progressLabel_ = new QLabel(left);
   progressLabel_->setObjectName(QStringLiteral("progressLabel"));
@@ -157,6 +156,7 @@ AnnotatePage::AnnotatePage(gui::WorkbenchContext* context, QWidget* parent)
   root->addWidget(split, 1);
 
   installShortcuts();
+  updateProgress();
 
   connect(session_, &AnnotationSession::promptSetsChanged, this, &AnnotatePage::refillSets);
   connect(session_, &AnnotationSession::queueChanged, this, [this] {
@@ -453,6 +453,8 @@ void AnnotatePage::updateProgress() {
   const QueueProgress p = session_->progress();
   progress_->setRange(0, std::max(1, p.items));
   progress_->setValue(p.labelled);
+  // An empty queue reads "0 of 0", not the range's placeholder maximum.
+  progress_->setFormat(tr("%1 of %2 labelled").arg(p.labelled).arg(p.items));
   QString text = tr("%1 items, %2 labelled by %3, %4 to go").arg(p.items).arg(p.labelled)
                      .arg(session_->annotator().isEmpty() ? tr("(no annotator)") : session_->annotator())
                      .arg(p.items - p.labelled);

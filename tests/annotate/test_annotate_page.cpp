@@ -14,6 +14,7 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTextBrowser>
+#include <QProgressBar>
 #include <QtTest>
 
 #include <filesystem>
@@ -105,8 +106,16 @@ class TestAnnotatePage : public QObject {
     page.resize(1400, 820);
     page.show();
     QVERIFY(QTest::qWaitForWindowExposed(&page));
+    {
+      gui::WorkbenchContext noWorkspace(settings_.get());
+      AnnotatePage empty(&noWorkspace);
+      QCOMPARE(empty.findChild<QProgressBar*>("labelProgress")->text(), QStringLiteral("0 of 0 labelled"));
+    }
+    auto* progress = page.findChild<QProgressBar*>("labelProgress");
+    QVERIFY(progress);
     page.setAnnotator("alice");
     QVERIFY(page.selectPromptSet(set));
+    QCOMPARE(progress->text(), QStringLiteral("0 of 4 labelled"));
     AnnotationSession* session = page.session();
     QCOMPARE(session->rowCount(), 4);  // 1 + 1 + 2 pairs
     auto* queue = page.findChild<QTableView*>("queue");
@@ -126,6 +135,7 @@ class TestAnnotatePage : public QObject {
     QCOMPARE(*judgements(set)[0].chosen_id, shown[0]);
     QTest::keyClick(queue, Qt::Key_T);
     QCOMPARE(judgementCount(set), size_t(2));
+    QCOMPARE(progress->text(), QStringLiteral("2 of 4 labelled"));
     QCOMPARE(judgements(set)[1].kind, prefs::JudgementKind::kTie);
     // Typing a reason (with digits) decides nothing; the reason goes with the next key.
     auto* reason = page.findChild<QLineEdit*>("reason");
