@@ -1,15 +1,14 @@
 // fastText language ID wrapper (see lang_id.h).
 #include "data/lang_id.h"
 
-#include <fasttext/fasttext.h>
-
 #include <algorithm>
 #include <cstdlib>
-#include <sstream>
+
+#include "data/fasttext_model.h"
 
 namespace kanana::data {
 
-LanguageIdentifier::LanguageIdentifier() : model_(std::make_unique<fasttext::FastText>()) {}
+LanguageIdentifier::LanguageIdentifier() = default;
 LanguageIdentifier::~LanguageIdentifier() = default;
 
 Result<std::unique_ptr<LanguageIdentifier>> LanguageIdentifier::load(const std::filesystem::path& model) {
@@ -17,11 +16,7 @@ Result<std::unique_ptr<LanguageIdentifier>> LanguageIdentifier::load(const std::
   if (!std::filesystem::is_regular_file(model, ec))
     return not_found(model.string() + ": language-ID model not found (run scripts/fetch-demo-data.sh, or pass --lid-model)");
   std::unique_ptr<LanguageIdentifier> lid(new LanguageIdentifier());
-  try {
-    lid->model_->loadModel(model.string());
-  } catch (const std::exception& e) {
-    return data_loss(model.string() + ": not a fastText model: " + e.what());
-  }
+  KANANA_ASSIGN_OR_RETURN(lid->model_, FastTextModel::load(model));
   return lid;
 }
 
@@ -30,21 +25,15 @@ std::vector<LanguageIdentifier::Prediction> LanguageIdentifier::predict_top(std:
   // The first few KB decide the language; more text only costs time (fastText is linear).
   size_t cut = std::min<size_t>(text.size(), 4096);
   while (cut < text.size() && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  std::string line(text.substr(0, cut));
+  thread_local std::string line;
+  line.assign(text.substr(0, cut));
   for (char& c : line) if (c == '\n' || c == '\r') c = ' ';
   line.push_back('\n');
-  std::istringstream in(line);
-  std::vector<std::pair<fasttext::real, std::string>> preds;
   std::vector<Prediction> out;
-  try {
-    model_->predictLine(in, preds, k, 0.0);
-  } catch (const std::exception&) {
-    return out;
-  }
-  for (auto& [score, label] : preds) {
+  for (const auto& [label, probability] : model_->predict(line, k)) {
     Prediction p;
     p.lang = label.rfind("__label__", 0) == 0 ? label.substr(9) : label;
-    p.score = score;
+    p.score = probability;
     out.push_back(std::move(p));
   }
   return out;

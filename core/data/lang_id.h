@@ -1,6 +1,6 @@
-// Language identification with fastText's lid.176 model (176 languages; "__label__ko" → "ko")
-// through Debian's libfasttext. Loaded once, then predict() is const and safe to call from
-// many worker threads at once (fastText keeps per-call state on the stack).
+// Language identification with fastText's lid.176 model (176 languages; "__label__ko" → "ko"),
+// run by FastTextModel (the same predictions as libfasttext, faster). Loaded once, then
+// predict() is const and safe to call from many worker threads at once.
 #pragma once
 
 #include <filesystem>
@@ -11,9 +11,9 @@
 
 #include "base/status.h"
 
-namespace fasttext { class FastText; }
-
 namespace kanana::data {
+
+class FastTextModel;
 
 class LanguageIdentifier {
  public:
@@ -28,7 +28,7 @@ class LanguageIdentifier {
 
  private:
   LanguageIdentifier();
-  std::unique_ptr<fasttext::FastText> model_;
+  std::unique_ptr<FastTextModel> model_;
 };
 
 // Where the demo setup puts lid.176.ftz: $KANANA_DATA_CACHE (or ~/.cache/kanana-workbench)/models/.

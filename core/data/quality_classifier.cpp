@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/fasttext_model.h"
 #include "data/reader.h"
 
 namespace kanana::data {
@@ -127,31 +128,36 @@ Result<ClassifierReport> train_quality_classifier(const ClassifierTrainOptions& 
   return rep;
 }
 
-QualityClassifier::QualityClassifier() : model_(std::make_unique<fasttext::FastText>()) {}
+QualityClassifier::QualityClassifier() = default;
 QualityClassifier::~QualityClassifier() = default;
 
 Result<std::unique_ptr<QualityClassifier>> QualityClassifier::load(const fs::path& model) {
   std::error_code ec;
   if (!fs::is_regular_file(model, ec)) return not_found(model.string() + ": classifier model not found");
   std::unique_ptr<QualityClassifier> c(new QualityClassifier());
-  try {
-    c->model_->loadModel(model.string());
-  } catch (const std::exception& e) {
-    return data_loss(model.string() + ": not a fastText model: " + e.what());
-  }
+  KANANA_ASSIGN_OR_RETURN(c->model_, FastTextModel::load(model));
   return c;
 }
 
+std::vector<FastTextModel::Label> QualityClassifier::labels_of(std::string_view text, int k) const {
+  thread_local std::string line;
+  line = one_line(text);
+  line.push_back('\n');
+  auto preds = model_->predict(line, k);
+  for (auto& p : preds) if (p.label.rfind("__label__", 0) == 0) p.label.erase(0, 9);
+  return preds;
+}
+
 double QualityClassifier::score(std::string_view text, const std::string& label) const {
-  for (const auto& [p, l] : predict_all(*model_, text, -1))
-    if (l == label) return p;
+  for (const auto& p : labels_of(text, -1))
+    if (p.label == label) return p.probability;
   return 0;
 }
 
 std::pair<std::string, double> QualityClassifier::predict(std::string_view text) const {
-  auto preds = predict_all(*model_, text, 1);
+  auto preds = labels_of(text, 1);
   if (preds.empty()) return {"", 0.0};
-  return {preds[0].second, preds[0].first};
+  return {preds[0].label, preds[0].probability};
 }
 
 }  // namespace kanana::data

@@ -12,8 +12,8 @@
 
 #include "base/progress.h"
 #include "base/status.h"
+#include "data/fasttext_model.h"
 
-namespace fasttext { class FastText; }
 
 namespace kanana::data {
 
@@ -57,7 +57,8 @@ class QualityClassifier {
 
  private:
   QualityClassifier();
-  std::unique_ptr<fasttext::FastText> model_;
+  std::vector<FastTextModel::Label> labels_of(std::string_view text, int k) const;
+  std::unique_ptr<FastTextModel> model_;  // libfasttext trains; this scores (same predictions)
 };
 
 }  // namespace kanana::data
