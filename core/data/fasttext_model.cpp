@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <unordered_map>
 
 #include "base/files.h"
 
@@ -192,6 +191,38 @@ class PruneMap {
   size_t mask_ = 0;
 };
 
+// Dictionary words by their fastText hash (computed anyway for word n-grams): a flat table
+// instead of a node-based map keyed by strings.
+class WordTable {
+ public:
+  void build(const std::vector<std::string>& words) {
+    size_t cap = 16;
+    while (cap < words.size() * 2) cap <<= 1;
+    slots_.assign(cap, Slot{});
+    mask_ = cap - 1;
+    for (int32_t i = 0; i < int32_t(words.size()); i++) {
+      const uint32_t h = fnv(words[size_t(i)]);
+      size_t s = h & mask_;
+      bool seen = false;
+      for (; slots_[s].id >= 0; s = (s + 1) & mask_) seen = seen || (slots_[s].hash == h && words[size_t(slots_[s].id)] == words[size_t(i)]);
+      if (!seen) slots_[s] = {h, i};  // the first of duplicates, as fastText's find
+    }
+  }
+  int32_t find(std::string_view w, uint32_t h, const std::vector<std::string>& words) const {
+    for (size_t s = h & mask_; slots_[s].id >= 0; s = (s + 1) & mask_)
+      if (slots_[s].hash == h && words[size_t(slots_[s].id)] == w) return slots_[s].id;
+    return -1;
+  }
+
+ private:
+  struct Slot {
+    uint32_t hash = 0;
+    int32_t id = -1;
+  };
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+};
+
 struct TreeNode {
   int32_t left = -1, right = -1;
   int64_t count = 0;
@@ -209,7 +240,7 @@ struct FastTextModel::Impl {
   std::vector<int8_t> types;
   std::vector<int64_t> counts;
   std::vector<std::vector<int32_t>> subwords;  // per entry: its id, then its character n-grams
-  std::unordered_map<std::string_view, int32_t> ids;
+  WordTable ids;
   PruneMap prune;
   Matrix input, output;
   std::vector<TreeNode> tree;  // hierarchical softmax
@@ -374,7 +405,7 @@ Result<std::unique_ptr<FastTextModel>> FastTextModel::load(const std::filesystem
                                                  ", past the input matrix's " + std::to_string(m.input.m) + " rows");
   if (!pairs.empty()) m.prune.build(pairs, std::max(m.bucket, 1));
 
-  for (int32_t i = 0; i < size; i++) m.ids.emplace(m.words[size_t(i)], i);  // the first of duplicates, as fastText's find
+  m.ids.build(m.words);
   std::string bracketed;
   m.subwords.resize(size_t(size));
   for (int32_t i = 0; i < size; i++) {  // dictionary.cc initNgrams
@@ -412,8 +443,7 @@ std::vector<FastTextModel::Label> FastTextModel::predict(std::string_view line, 
       token = line.substr(start, pos - start);
     }
     const uint32_t h = fnv(token);
-    const auto it = m.ids.find(token);
-    const int32_t wid = it == m.ids.end() ? -1 : it->second;
+    const int32_t wid = m.ids.find(token, h, m.words);
     const bool label = wid < 0 ? token.substr(0, kLabelPrefix.size()) == kLabelPrefix : m.types[size_t(wid)] == kTypeLabel;
     if (!label) {
       if (wid < 0) {

@@ -71,23 +71,64 @@ const std::array<std::string_view, 13> kKoParticles = {"은", "는", "이", "가
                                                        "로", "와", "과", "도", "에서"};
 const std::array<std::string_view, 8> kKoFunctionWords = {"하다", "있다", "없다", "되다", "것", "수", "그리고", "하는"};
 
+// N-gram hashes over word hashes: a polynomial rolling hash (mod 2^64, O(1) per position)
+// finished with mix64, instead of n hash_combine calls per position.
+class RollingNgrams {
+ public:
+  RollingNgrams(const std::vector<Word>& w, size_t n) : w_(w), n_(n) {
+    for (size_t k = 1; k < n; ++k) top_ *= kBase;
+  }
+  // Start (again) at position i: O(n).
+  void seek(size_t i) {
+    h_ = 0;
+    chars_ = 0;
+    for (size_t k = 0; k < n_; ++k) {
+      h_ = h_ * kBase + w_[i + k].hash;
+      chars_ += w_[i + k].chars;
+    }
+    i_ = i;
+  }
+  // Slide one word to the right (the window must not pass the end).
+  void next() {
+    h_ = (h_ - w_[i_].hash * top_) * kBase + w_[i_ + n_].hash;
+    chars_ += w_[i_ + n_].chars - w_[i_].chars;
+    ++i_;
+  }
+  uint64_t hash() const { return mix64(h_); }
+  uint32_t chars() const { return chars_; }
+
+ private:
+  static constexpr uint64_t kBase = 0x9E3779B97F4A7C15ull;  // odd: invertible mod 2^64
+  const std::vector<Word>& w_;
+  size_t n_;
+  uint64_t top_ = 1;  // kBase^(n-1)
+  uint64_t h_ = 0;
+  uint32_t chars_ = 0;
+  size_t i_ = 0;
+};
+
 // Fraction of word characters inside the most frequent n-gram (Gopher "top n-gram").
 double top_ngram_frac(const std::vector<Word>& w, size_t n, double total_chars) {
   if (w.size() < n || total_chars <= 0) return 0;
-  std::unordered_map<uint64_t, std::pair<uint32_t, uint32_t>> counts;  // hash -> (count, chars)
-  counts.reserve(w.size());
+  // (hash, chars) of every n-gram, sorted: equal n-grams are runs. Reused per thread.
+  thread_local std::vector<std::pair<uint64_t, uint32_t>> grams;
+  grams.clear();
+  RollingNgrams r(w, n);
+  r.seek(0);
   for (size_t i = 0; i + n <= w.size(); ++i) {
-    uint64_t h = w[i].hash;
-    uint32_t c = w[i].chars;
-    for (size_t k = 1; k < n; ++k) { h = hash_combine(h, w[i + k].hash); c += w[i + k].chars; }
-    auto& e = counts[h];
-    e.first++;
-    e.second = c;
+    if (i > 0) r.next();
+    grams.emplace_back(r.hash(), r.chars());
   }
+  std::sort(grams.begin(), grams.end());
   double best = 0;
   uint32_t best_count = 0;
-  for (const auto& [h, e] : counts) {
-    if (e.first > best_count || (e.first == best_count && e.second > best)) { best_count = e.first; best = e.second; }
+  for (size_t a = 0; a < grams.size();) {
+    size_t b = a;
+    while (b < grams.size() && grams[b].first == grams[a].first) ++b;
+    const uint32_t count = static_cast<uint32_t>(b - a);
+    const double chars = grams[b - 1].second;
+    if (count > best_count || (count == best_count && chars > best)) { best_count = count; best = chars; }
+    a = b;
   }
   if (best_count <= 1) return 0;
   return std::min(1.0, best * best_count / total_chars);
@@ -136,11 +177,17 @@ double dup_ngram_frac(const std::vector<Word>& w, size_t n, double total_chars) 
   seen.reset(w.size());
   double dup = 0;
   size_t i = 0;
+  RollingNgrams r(w, n);
+  r.seek(0);
   while (i + n <= w.size()) {
-    uint64_t h = w[i].hash;
-    uint32_t c = w[i].chars;
-    for (size_t k = 1; k < n; ++k) { h = hash_combine(h, w[i + k].hash); c += w[i + k].chars; }
-    if (!seen.insert(h)) { dup += c; i += n; } else { ++i; }
+    if (!seen.insert(r.hash())) {
+      dup += r.chars();
+      i += n;  // a repeated span is counted once, then the search goes on after it
+      if (i + n <= w.size()) r.seek(i);
+    } else {
+      if (i + n < w.size()) r.next();
+      ++i;
+    }
   }
   return std::min(1.0, dup / total_chars);
 }
