@@ -110,25 +110,32 @@ class RollingNgrams {
 // Fraction of word characters inside the most frequent n-gram (Gopher "top n-gram").
 double top_ngram_frac(const std::vector<Word>& w, size_t n, double total_chars) {
   if (w.size() < n || total_chars <= 0) return 0;
-  // (hash, chars) of every n-gram, sorted: equal n-grams are runs. Reused per thread.
-  thread_local std::vector<std::pair<uint64_t, uint32_t>> grams;
-  grams.clear();
+  // Counts per n-gram hash in a flat table (linear probing, load <= 1/2), reused per thread.
+  struct Slot {
+    uint64_t hash;
+    uint32_t count, chars;
+  };
+  thread_local std::vector<Slot> table;
+  size_t cap = 64;
+  while (cap < 2 * w.size()) cap <<= 1;
+  table.assign(cap, Slot{0, 0, 0});
+  const size_t mask = cap - 1;
+  uint32_t best_count = 0;
+  double best = 0;
   RollingNgrams r(w, n);
   r.seek(0);
   for (size_t i = 0; i + n <= w.size(); ++i) {
     if (i > 0) r.next();
-    grams.emplace_back(r.hash(), r.chars());
-  }
-  std::sort(grams.begin(), grams.end());
-  double best = 0;
-  uint32_t best_count = 0;
-  for (size_t a = 0; a < grams.size();) {
-    size_t b = a;
-    while (b < grams.size() && grams[b].first == grams[a].first) ++b;
-    const uint32_t count = static_cast<uint32_t>(b - a);
-    const double chars = grams[b - 1].second;
-    if (count > best_count || (count == best_count && chars > best)) { best_count = count; best = chars; }
-    a = b;
+    const uint64_t h = r.hash();
+    size_t k = static_cast<size_t>(h ^ (h >> 29)) & mask;
+    while (table[k].count != 0 && table[k].hash != h) k = (k + 1) & mask;
+    Slot& e = table[k];
+    e.hash = h;
+    e.chars = r.chars();
+    if (++e.count > best_count || (e.count == best_count && e.chars > best)) {
+      best_count = e.count;
+      best = e.chars;
+    }
   }
   if (best_count <= 1) return 0;
   return std::min(1.0, best * best_count / total_chars);
