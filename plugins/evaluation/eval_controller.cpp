@@ -136,7 +136,7 @@ void EvalWorker::loadSamples(const QString& path, const QString& title, const QS
 
 // ---- controller
 
-EvalController::EvalController(QObject* parent) : QObject(parent), worker_(new EvalWorker) {
+EvalController::EvalController(QObject* parent) : QObject(parent), worker_(this, QStringLiteral("kanana-eval")) {
   qRegisterMetaType<kanana::evaluation::ComparisonPtr>();
   qRegisterMetaType<kanana::evaluation::SamplesPtr>();
   qRegisterMetaType<kanana::evaluation::JobSpecs>();
@@ -144,50 +144,33 @@ EvalController::EvalController(QObject* parent) : QObject(parent), worker_(new E
   qRegisterMetaType<QList<kanana::evaluation::EvalRunRow>>();
   qRegisterMetaType<kanana::evaluation::CheckpointEntry>();
   qRegisterMetaType<QList<kanana::evaluation::CheckpointEntry>>();
-  worker_->moveToThread(&thread_);
-  connect(worker_, &EvalWorker::comparisonLoaded, this, &EvalController::comparisonLoaded);
-  connect(worker_, &EvalWorker::checkpointsListed, this, &EvalController::checkpointsListed);
-  connect(worker_, &EvalWorker::runsListed, this, &EvalController::runsListed);
-  connect(worker_, &EvalWorker::launched, this, &EvalController::launched);
-  connect(worker_, &EvalWorker::launchFailed, this, &EvalController::launchFailed);
-  connect(worker_, &EvalWorker::samplesLoaded, this, &EvalController::samplesLoaded);
-  connect(worker_, &EvalWorker::error, this, &EvalController::error);
-  thread_.setObjectName(QStringLiteral("kanana-eval"));
-  thread_.start();
+  EvalWorker* w = worker_.worker();
+  connect(w, &EvalWorker::comparisonLoaded, this, &EvalController::comparisonLoaded);
+  connect(w, &EvalWorker::checkpointsListed, this, &EvalController::checkpointsListed);
+  connect(w, &EvalWorker::runsListed, this, &EvalController::runsListed);
+  connect(w, &EvalWorker::launched, this, &EvalController::launched);
+  connect(w, &EvalWorker::launchFailed, this, &EvalController::launchFailed);
+  connect(w, &EvalWorker::samplesLoaded, this, &EvalController::samplesLoaded);
+  connect(w, &EvalWorker::error, this, &EvalController::error);
+  worker_.start();
 }
 
-EvalController::~EvalController() {
-  QMetaObject::invokeMethod(worker_, [this] { thread_.quit(); }, Qt::QueuedConnection);
-  thread_.wait();
-  delete worker_;
-}
-
-template <typename F>
-void EvalController::post(F&& f) {
-  ++pending_;
-  QMetaObject::invokeMethod(
-      worker_,
-      [this, w = worker_, f = std::forward<F>(f)]() mutable {
-        f(w);
-        QMetaObject::invokeMethod(this, [this] { --pending_; }, Qt::QueuedConnection);
-      },
-      Qt::QueuedConnection);
-}
+EvalController::~EvalController() = default;
 
 void EvalController::setWorkspace(const QString& path) {
-  post([path](EvalWorker* w) { w->setWorkspace(path); });
+  worker_.post([path](EvalWorker* w) { w->setWorkspace(path); });
 }
 void EvalController::reload() {
-  post([](EvalWorker* w) { w->reload(); });
+  worker_.post([](EvalWorker* w) { w->reload(); });
 }
 void EvalController::launch(const JobSpecs& specs) {
-  post([specs](EvalWorker* w) { w->launch(specs); });
+  worker_.post([specs](EvalWorker* w) { w->launch(specs); });
 }
 void EvalController::poll() {
-  post([](EvalWorker* w) { w->poll(); });
+  worker_.post([](EvalWorker* w) { w->poll(); });
 }
 void EvalController::loadSamples(const QString& path, const QString& title, const QString& filter) {
-  post([path, title, filter](EvalWorker* w) { w->loadSamples(path, title, filter); });
+  worker_.post([path, title, filter](EvalWorker* w) { w->loadSamples(path, title, filter); });
 }
 
 }  // namespace kanana::evaluation

@@ -11,13 +11,13 @@
 #include <QList>
 #include <QObject>
 #include <QString>
-#include <QThread>
 #include <memory>
 #include <vector>
 
 #include "base/json.h"
 #include "comparison.h"
 #include "jobs/job_spec.h"
+#include "sdk/worker_thread.h"
 
 namespace kanana::store {
 class Workspace;
@@ -80,7 +80,7 @@ class EvalController : public QObject {
   void launch(const JobSpecs& specs);
   void poll();
   void loadSamples(const QString& path, const QString& title, const QString& filter);
-  int pending() const { return pending_; }
+  int pending() const { return worker_.pending(); }
 
  Q_SIGNALS:
   void comparisonLoaded(const kanana::evaluation::ComparisonPtr& data);
@@ -92,11 +92,7 @@ class EvalController : public QObject {
   void error(const QString& message);
 
  private:
-  template <typename F>
-  void post(F&& f);
-  QThread thread_;
-  EvalWorker* worker_;
-  int pending_ = 0;
+  gui::WorkerThread<EvalWorker> worker_;
 };
 
 }  // namespace kanana::evaluation

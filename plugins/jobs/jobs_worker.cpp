@@ -170,53 +170,36 @@ void JobsWorker::resume(qint64 runId) {
 
 // ---- controller
 
-JobsController::JobsController(QObject* parent) : QObject(parent), worker_(new JobsWorker) {
+JobsController::JobsController(QObject* parent) : QObject(parent), worker_(this, QStringLiteral("kanana-jobs")) {
   qRegisterMetaType<kanana::jobsplugin::RunRow>();
   qRegisterMetaType<QList<kanana::jobsplugin::RunRow>>();
   qRegisterMetaType<kanana::jobsplugin::LaunchPlan>();
-  worker_->moveToThread(&thread_);
-  connect(worker_, &JobsWorker::runsListed, this, &JobsController::runsListed);
-  connect(worker_, &JobsWorker::launched, this, &JobsController::launched);
-  connect(worker_, &JobsWorker::launchFailed, this, &JobsController::launchFailed);
-  connect(worker_, &JobsWorker::actionFinished, this, &JobsController::actionFinished);
-  connect(worker_, &JobsWorker::workspaceError, this, &JobsController::workspaceError);
-  thread_.setObjectName(QStringLiteral("kanana-jobs"));
-  thread_.start();
+  JobsWorker* w = worker_.worker();
+  connect(w, &JobsWorker::runsListed, this, &JobsController::runsListed);
+  connect(w, &JobsWorker::launched, this, &JobsController::launched);
+  connect(w, &JobsWorker::launchFailed, this, &JobsController::launchFailed);
+  connect(w, &JobsWorker::actionFinished, this, &JobsController::actionFinished);
+  connect(w, &JobsWorker::workspaceError, this, &JobsController::workspaceError);
+  worker_.start();
 }
 
-JobsController::~JobsController() {
-  // Calls already queued (a launch the user just clicked) still run; then the loop ends.
-  QMetaObject::invokeMethod(worker_, [this] { thread_.quit(); }, Qt::QueuedConnection);
-  thread_.wait();
-  delete worker_;
-}
-
-template <typename F>
-void JobsController::post(F&& f) {
-  ++pending_;
-  QMetaObject::invokeMethod(
-      worker_,
-      [this, w = worker_, f = std::forward<F>(f)]() mutable {
-        f(w);
-        QMetaObject::invokeMethod(this, [this] { --pending_; }, Qt::QueuedConnection);
-      },
-      Qt::QueuedConnection);
-}
+// Calls already queued (a launch the user just clicked) still run; then the thread ends.
+JobsController::~JobsController() = default;
 
 void JobsController::setWorkspace(const QString& path) {
-  post([path](JobsWorker* w) { w->setWorkspace(path); });
+  worker_.post([path](JobsWorker* w) { w->setWorkspace(path); });
 }
 void JobsController::refresh(bool pollActive) {
-  post([pollActive](JobsWorker* w) { w->refresh(pollActive); });
+  worker_.post([pollActive](JobsWorker* w) { w->refresh(pollActive); });
 }
 void JobsController::launch(const LaunchPlan& plan) {
-  post([plan](JobsWorker* w) { w->launch(plan); });
+  worker_.post([plan](JobsWorker* w) { w->launch(plan); });
 }
 void JobsController::cancel(qint64 runId) {
-  post([runId](JobsWorker* w) { w->cancel(runId); });
+  worker_.post([runId](JobsWorker* w) { w->cancel(runId); });
 }
 void JobsController::resume(qint64 runId) {
-  post([runId](JobsWorker* w) { w->resume(runId); });
+  worker_.post([runId](JobsWorker* w) { w->resume(runId); });
 }
 
 }  // namespace kanana::jobsplugin

@@ -11,11 +11,11 @@
 #include <QList>
 #include <QObject>
 #include <QString>
-#include <QThread>
 #include <memory>
 
 #include "launch_plan.h"
 #include "runs_model.h"
+#include "sdk/worker_thread.h"
 
 namespace kanana::store {
 class Workspace;
@@ -69,7 +69,7 @@ class JobsController : public QObject {
   void cancel(qint64 runId);
   void resume(qint64 runId);
   // Calls queued and not finished yet.
-  int pending() const { return pending_; }
+  int pending() const { return worker_.pending(); }
 
  Q_SIGNALS:
   void runsListed(const QString& workspace, const QList<kanana::jobsplugin::RunRow>& runs);
@@ -79,11 +79,7 @@ class JobsController : public QObject {
   void workspaceError(const QString& error);
 
  private:
-  template <typename F>
-  void post(F&& f);
-  QThread thread_;
-  JobsWorker* worker_;
-  int pending_ = 0;
+  gui::WorkerThread<JobsWorker> worker_;
 };
 
 }  // namespace kanana::jobsplugin
