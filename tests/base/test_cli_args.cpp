@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "cli/args.h"
+#include "cli/sampling_args.h"
 
 using namespace kanana;
 using namespace kanana::cli;
@@ -52,6 +53,34 @@ class TestCliArgs : public QObject {
     qunsetenv("KANANA_TEST_THREADS");
     auto h = parse_args(options(), {"", 0, 0}, {"--help"}, &help);
     QVERIFY(help);
+  }
+
+  void samplingOptionsParseTheSameEverywhere() {
+    bool help = false;
+    const auto specs = concat(sampling_options({.temperature = "0.8"}), {threads_option()});
+    auto a = parse_args(specs, {"", 0, 0}, {"--top-k", "40", "--repetition-penalty", "1.1", "--seed", "9", "--greedy"}, &help);
+    QVERIFY(a.is_ok());
+    auto s = parse_sampling(*a);
+    QVERIFY2(s.is_ok(), s.status().to_string().c_str());
+    QCOMPARE(s->max_new_tokens, int64_t(128));
+    QCOMPARE(s->temperature, 0.8);  // the command's own default
+    QCOMPARE(s->top_k, int64_t(40));
+    QCOMPARE(s->top_p, 0.9);
+    QCOMPARE(s->repetition_penalty, 1.1);
+    QCOMPARE(s->seed, uint64_t(9));
+    QVERIFY(s->greedy);
+    QVERIFY(*parse_threads(*a) >= 1);
+    auto zero = parse_args(specs, {"", 0, 0}, {"--max-new-tokens", "0"}, &help);
+    QVERIFY(QString::fromStdString(parse_sampling(*zero).status().message()).contains("--max-new-tokens"));
+    auto bad = parse_args(specs, {"", 0, 0}, {"--top-p", "lots"}, &help);
+    QVERIFY(QString::fromStdString(parse_sampling(*bad).status().message()).contains("--top-p"));
+    auto threads = parse_args(specs, {"", 0, 0}, {"--threads", "0"}, &help);
+    QVERIFY(QString::fromStdString(parse_threads(*threads).status().message()).contains("--threads"));
+    // Without the penalty options (prefs generate) their neutral values are used.
+    auto plain = parse_args(sampling_options({.penalties = false}), {"", 0, 0}, {}, &help);
+    QVERIFY(plain.is_ok());
+    QCOMPARE(parse_sampling(*plain)->repetition_penalty, 1.0);
+    QCOMPARE(parse_sampling(*plain)->min_p, 0.0);
   }
 };
 

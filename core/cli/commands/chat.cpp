@@ -11,11 +11,11 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
-#include <thread>
 
 #include "base/strings.h"
 #include "chat/chat_model.h"
 #include "cli/registry.h"
+#include "cli/sampling_args.h"
 #include "tools/builtin_tools.h"
 #include "tools/tool_loop.h"
 #ifdef KANANA_HAVE_TOOLS_RAG
@@ -60,40 +60,28 @@ std::string compact(const Json& j, size_t max = 300) {
 
 int run_chat(const Args& a, Context& ctx) {
   chat::ChatSampling sampling;
-  auto max_new = a.get_int("max-new-tokens");
-  auto temperature = a.get_double("temperature");
-  auto top_k = a.get_int("top-k");
-  auto top_p = a.get_double("top-p");
-  auto min_p = a.get_double("min-p");
-  auto penalty = a.get_double("repetition-penalty");
-  auto seed = a.get_int("seed");
+  auto sa = parse_sampling(a);
+  if (!sa.is_ok()) return report_error(sa.status(), /*usage=*/true);
   auto max_steps = a.get_int("max-steps");
-  for (const Status* s : {&max_new.status(), &temperature.status(), &top_k.status(), &top_p.status(), &min_p.status(),
-                          &penalty.status(), &seed.status(), &max_steps.status()}) {
-    if (!s->is_ok()) return report_error(*s, /*usage=*/true);
-  }
-  if (*max_new < 1) return report_error(invalid_argument("--max-new-tokens must be at least 1"), true);
+  if (!max_steps.is_ok()) return report_error(max_steps.status(), /*usage=*/true);
   if (*max_steps < 1) return report_error(invalid_argument("--max-steps must be at least 1"), true);
-  sampling.max_new_tokens = *max_new;
-  sampling.greedy = a.flag("greedy");
-  sampling.temperature = *temperature;
-  sampling.top_k = *top_k;
-  sampling.top_p = *top_p;
-  sampling.min_p = *min_p;
-  sampling.repetition_penalty = *penalty;
-  sampling.seed = static_cast<uint64_t>(*seed);
+  sampling.max_new_tokens = sa->max_new_tokens;
+  sampling.greedy = sa->greedy;
+  sampling.temperature = sa->temperature;
+  sampling.top_k = sa->top_k;
+  sampling.top_p = sa->top_p;
+  sampling.min_p = sa->min_p;
+  sampling.repetition_penalty = sa->repetition_penalty;
+  sampling.seed = sa->seed;
   sampling.stop = a.get_all("stop");
 
   chat::ChatModelOptions mo;
   mo.dtype = a.has("dtype") && !a.get("dtype").empty() ? a.get("dtype") : "f32";
   mo.chat_template = a.get("template");
   mo.tokenizer = a.get("tokenizer");
-  mo.threads = static_cast<int>(std::thread::hardware_concurrency());
-  if (a.has("threads") && !a.get("threads").empty()) {
-    auto t = a.get_int("threads");
-    if (!t.is_ok() || *t < 1) return report_error(invalid_argument("--threads must be a positive integer"), true);
-    mo.threads = static_cast<int>(*t);
-  }
+  auto threads = parse_threads(a);
+  if (!threads.is_ok()) return report_error(threads.status(), true);
+  mo.threads = *threads;
 
   tools::ToolRegistry registry;
   const bool use_tools = a.flag("tools");
@@ -242,26 +230,19 @@ KANANA_COMMAND(chat) {
               "Replies stream to stdout; tokens/s and tool calls go to stderr. With --tools the model may call\n"
               "calculator, datetime, convert_units, read_file (--read-dir, the workspace), sql_query and write_note\n"
               "(--workspace; write_note asks y/N first) and search_documents (--rag-index).",
-          .options = {{.name = "model", .value_name = "DIR", .help = "model folder (weights + tokenizer)", .required = true, .short_name = 'm'},
-                      {.name = "system", .value_name = "TEXT", .help = "system prompt"},
-                      {.name = "max-new-tokens", .value_name = "N", .help = "tokens per reply at most", .default_value = "256"},
-                      {.name = "greedy", .help = "argmax decoding"},
-                      {.name = "temperature", .value_name = "T", .help = "sampling temperature", .default_value = "0.7"},
-                      {.name = "top-k", .value_name = "K", .help = "keep the K most likely tokens (0 = off)", .default_value = "0"},
-                      {.name = "top-p", .value_name = "P", .help = "nucleus sampling mass (1 = off)", .default_value = "0.9"},
-                      {.name = "min-p", .value_name = "P", .help = "drop tokens below P x the top probability", .default_value = "0"},
-                      {.name = "repetition-penalty", .value_name = "X", .help = "HF-style penalty (1 = off)", .default_value = "1"},
-                      {.name = "seed", .value_name = "N", .help = "sampling seed", .default_value = "0"},
-                      {.name = "stop", .value_name = "TEXT", .help = "extra stop string (repeatable)", .repeated = true},
-                      {.name = "template", .value_name = "llama3|chatml", .help = "chat format (default: detected from the tokenizer)"},
-                      {.name = "tokenizer", .value_name = "PATH", .help = "tokenizer file or folder (default: the model folder)"},
-                      {.name = "tools", .help = "enable the built-in tools and the function-calling loop"},
-                      {.name = "max-steps", .value_name = "N", .help = "model calls per message with --tools", .default_value = "5"},
-                      {.name = "workspace", .value_name = "DIR", .help = "workspace for sql_query / write_note / read_file", .env = "KANANA_WORKSPACE"},
-                      {.name = "read-dir", .value_name = "DIR", .help = "folder read_file may read (repeatable)", .repeated = true},
-                      {.name = "rag-index", .value_name = "DIR", .help = "RAG index folder for search_documents"},
-                      {.name = "dtype", .value_name = "f32|bf16", .help = "compute dtype (default f32)"},
-                      {.name = "threads", .value_name = "N", .help = "intra-op threads (default: all cores)", .env = "KANANA_THREADS"}},
+          .options = concat(concat({{.name = "model", .value_name = "DIR", .help = "model folder (weights + tokenizer)", .required = true, .short_name = 'm'},
+                                    {.name = "system", .value_name = "TEXT", .help = "system prompt"}},
+                                   sampling_options({.max_new_tokens = "256", .max_new_tokens_help = "tokens per reply at most"})),
+                            {{.name = "stop", .value_name = "TEXT", .help = "extra stop string (repeatable)", .repeated = true},
+                             {.name = "template", .value_name = "llama3|chatml", .help = "chat format (default: detected from the tokenizer)"},
+                             {.name = "tokenizer", .value_name = "PATH", .help = "tokenizer file or folder (default: the model folder)"},
+                             {.name = "tools", .help = "enable the built-in tools and the function-calling loop"},
+                             {.name = "max-steps", .value_name = "N", .help = "model calls per message with --tools", .default_value = "5"},
+                             {.name = "workspace", .value_name = "DIR", .help = "workspace for sql_query / write_note / read_file", .env = "KANANA_WORKSPACE"},
+                             {.name = "read-dir", .value_name = "DIR", .help = "folder read_file may read (repeatable)", .repeated = true},
+                             {.name = "rag-index", .value_name = "DIR", .help = "RAG index folder for search_documents"},
+                             {.name = "dtype", .value_name = "f32|bf16", .help = "compute dtype (default f32)"},
+                             threads_option()}),
           .run = run_chat};
 }
 

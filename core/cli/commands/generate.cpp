@@ -3,9 +3,9 @@
 #include <torch/torch.h>
 
 #include <cstdio>
-#include <thread>
 
 #include "cli/registry.h"
+#include "cli/sampling_args.h"
 #include "model/checkpoint.h"
 #include "model/generate.h"
 #include "tokenizer/chat_template.h"
@@ -18,36 +18,24 @@ namespace {
 int run_generate(const Args& a, Context& ctx) {
   const std::string model_dir = a.get("model");
   model::GenerationOptions go;
-  auto max_new = a.get_int("max-new-tokens");
-  auto temperature = a.get_double("temperature");
-  auto top_k = a.get_int("top-k");
-  auto top_p = a.get_double("top-p");
-  auto min_p = a.get_double("min-p");
-  auto penalty = a.get_double("repetition-penalty");
-  auto seed = a.get_int("seed");
+  auto sa = parse_sampling(a);
+  if (!sa.is_ok()) return report_error(sa.status(), /*usage=*/true);
   auto samples = a.get_int("num-samples");
-  for (const Status* s : {&max_new.status(), &temperature.status(), &top_k.status(), &top_p.status(),
-                          &min_p.status(), &penalty.status(), &seed.status(), &samples.status()}) {
-    if (!s->is_ok()) return report_error(*s, /*usage=*/true);
-  }
-  go.max_new_tokens = *max_new;
-  go.greedy = a.flag("greedy");
-  go.temperature = *temperature;
-  go.top_k = *top_k;
-  go.top_p = *top_p;
-  go.min_p = *min_p;
-  go.repetition_penalty = *penalty;
-  go.seed = static_cast<uint64_t>(*seed);
+  if (!samples.is_ok()) return report_error(samples.status(), /*usage=*/true);
+  go.max_new_tokens = sa->max_new_tokens;
+  go.greedy = sa->greedy;
+  go.temperature = sa->temperature;
+  go.top_k = sa->top_k;
+  go.top_p = sa->top_p;
+  go.min_p = sa->min_p;
+  go.repetition_penalty = sa->repetition_penalty;
+  go.seed = sa->seed;
   go.num_samples = *samples;
   go.stop_strings = a.get_all("stop");
 
-  int threads = static_cast<int>(std::thread::hardware_concurrency());
-  if (a.has("threads") && !a.get("threads").empty()) {
-    auto t = a.get_int("threads");
-    if (!t.is_ok() || *t < 1) return report_error(invalid_argument("--threads must be a positive integer"), true);
-    threads = static_cast<int>(*t);
-  }
-  torch::set_num_threads(std::max(1, threads));
+  auto threads = parse_threads(a);
+  if (!threads.is_ok()) return report_error(threads.status(), true);
+  torch::set_num_threads(*threads);
 
   model::LoadOptions lo;
   if (a.has("dtype") && !a.get("dtype").empty()) {
@@ -116,22 +104,15 @@ int run_generate(const Args& a, Context& ctx) {
 KANANA_COMMAND(generate) {
   return {.path = "generate",
           .summary = "stream a completion (or a chat reply with --chat) from a model folder",
-          .options = {{.name = "model", .value_name = "DIR", .help = "model folder with tokenizer", .required = true, .short_name = 'm'},
-                      {.name = "prompt", .value_name = "TEXT", .help = "prompt text (the user message with --chat)", .required = true, .short_name = 'p'},
-                      {.name = "max-new-tokens", .value_name = "N", .help = "tokens to generate at most", .default_value = "128"},
-                      {.name = "greedy", .help = "argmax decoding"},
-                      {.name = "temperature", .value_name = "T", .help = "sampling temperature", .default_value = "0.7"},
-                      {.name = "top-k", .value_name = "K", .help = "keep the K most likely tokens (0 = off)", .default_value = "0"},
-                      {.name = "top-p", .value_name = "P", .help = "nucleus sampling mass (1 = off)", .default_value = "0.9"},
-                      {.name = "min-p", .value_name = "P", .help = "drop tokens below P x the top probability", .default_value = "0"},
-                      {.name = "repetition-penalty", .value_name = "X", .help = "HF-style penalty (1 = off)", .default_value = "1"},
-                      {.name = "seed", .value_name = "N", .help = "sampling seed", .default_value = "0"},
-                      {.name = "num-samples", .value_name = "N", .help = "completions in one batch", .default_value = "1"},
-                      {.name = "stop", .value_name = "TEXT", .help = "stop string (repeatable)", .repeated = true},
-                      {.name = "chat", .help = "wrap the prompt in the model's chat template"},
-                      {.name = "system", .value_name = "TEXT", .help = "system message with --chat"},
-                      {.name = "dtype", .value_name = "f32|bf16", .help = "compute dtype (default f32)"},
-                      {.name = "threads", .value_name = "N", .help = "intra-op threads (default: all cores)", .env = "KANANA_THREADS"}},
+          .options = concat(concat({{.name = "model", .value_name = "DIR", .help = "model folder with tokenizer", .required = true, .short_name = 'm'},
+                                    {.name = "prompt", .value_name = "TEXT", .help = "prompt text (the user message with --chat)", .required = true, .short_name = 'p'}},
+                                   sampling_options()),
+                            {{.name = "num-samples", .value_name = "N", .help = "completions in one batch", .default_value = "1"},
+                             {.name = "stop", .value_name = "TEXT", .help = "stop string (repeatable)", .repeated = true},
+                             {.name = "chat", .help = "wrap the prompt in the model's chat template"},
+                             {.name = "system", .value_name = "TEXT", .help = "system message with --chat"},
+                             {.name = "dtype", .value_name = "f32|bf16", .help = "compute dtype (default f32)"},
+                             threads_option()}),
           .run = run_generate};
 }
 

@@ -6,10 +6,10 @@
 //   prefs undo      undo an annotator's latest judgement
 #include <cmath>
 #include <cstdio>
-#include <thread>
 
 #include "base/json.h"
 #include "cli/registry.h"
+#include "cli/sampling_args.h"
 #include "prefs/agreement.h"
 #include "prefs/candidate_generation.h"
 #include "prefs/pref_store.h"
@@ -161,29 +161,22 @@ int run_generate(const Args& a, Context& ctx) {
     return report_error(invalid_argument("give --model once or twice (got " + std::to_string(req.models.size()) + ")"), true);
   prefs::CandidateSampling& s = req.sampling;
   auto n = a.get_int("num-candidates");
-  auto max_new = a.get_int("max-new-tokens");
-  auto temperature = a.get_double("temperature");
-  auto top_p = a.get_double("top-p");
-  auto top_k = a.get_int("top-k");
-  auto seed = a.get_int("seed");
-  for (const Status* st : {&n.status(), &max_new.status(), &temperature.status(), &top_p.status(), &top_k.status(), &seed.status()})
-    if (!st->is_ok()) return report_error(*st, true);
+  if (!n.is_ok()) return report_error(n.status(), true);
   if (*n < 1) return report_error(invalid_argument("-n/--num-candidates must be at least 1"), true);
+  auto sa = parse_sampling(a);
+  if (!sa.is_ok()) return report_error(sa.status(), true);
   s.num_candidates = *n;
-  s.max_new_tokens = *max_new;
-  s.temperature = *temperature;
-  s.top_p = *top_p;
-  s.top_k = *top_k;
-  s.greedy = a.flag("greedy");
-  s.seed = static_cast<uint64_t>(*seed);
+  s.max_new_tokens = sa->max_new_tokens;
+  s.temperature = sa->temperature;
+  s.top_p = sa->top_p;
+  s.top_k = sa->top_k;
+  s.greedy = sa->greedy;
+  s.seed = sa->seed;
   s.chat_template = a.get("chat-template");
   s.dtype = a.get("dtype");
-  s.threads = static_cast<int>(std::thread::hardware_concurrency());
-  if (!a.get("threads").empty()) {
-    auto t = a.get_int("threads");
-    if (!t.is_ok() || *t < 1) return report_error(invalid_argument("--threads must be a positive integer"), true);
-    s.threads = static_cast<int>(*t);
-  }
+  auto threads = parse_threads(a);
+  if (!threads.is_ok()) return report_error(threads.status(), true);
+  s.threads = *threads;
   if (a.get("prompts").empty() && a.get("set").empty())
     return report_error(invalid_argument("give --prompts FILE (and optionally --set NAME), or --set NAME|ID"), true);
 
@@ -297,20 +290,19 @@ KANANA_COMMAND(prefs_generate) {
                          "every prompt up to N candidates per model. Each candidate is stored as it finishes with\n"
                          "its seed and sampling settings; Ctrl+C keeps what was finished, and running again\n"
                          "fills the rest.",
-          .options = {kWorkspaceOption,
-                      {.name = "model", .value_name = "DIR", .help = "model folder (give twice to compare two)", .repeated = true, .required = true, .short_name = 'm'},
-                      {.name = "prompts", .value_name = "FILE", .help = "prompts JSONL to add first"},
-                      {.name = "set", .value_name = "NAME|ID", .help = "prompt set (default with --prompts: the file name)"},
-                      {.name = "num-candidates", .value_name = "N", .help = "candidates per prompt and model", .default_value = "2", .short_name = 'n'},
-                      {.name = "max-new-tokens", .value_name = "N", .help = "tokens per candidate at most", .default_value = "128"},
-                      {.name = "temperature", .value_name = "T", .help = "sampling temperature", .default_value = "0.8"},
-                      {.name = "top-p", .value_name = "P", .help = "nucleus mass (1 = off)", .default_value = "0.95"},
-                      {.name = "top-k", .value_name = "K", .help = "top-k (0 = off)", .default_value = "0"},
-                      {.name = "greedy", .help = "argmax decoding"},
-                      {.name = "seed", .value_name = "N", .help = "base seed (each candidate derives its own)", .default_value = "0"},
-                      {.name = "chat-template", .value_name = "NAME", .help = "auto | raw | llama3 | chatml", .default_value = "auto"},
-                      {.name = "dtype", .value_name = "NAME", .help = "float32 | bfloat16", .default_value = "float32"},
-                      {.name = "threads", .value_name = "N", .help = "intra-op threads (default: all cores)", .env = "KANANA_THREADS"}},
+          .options = concat(concat({kWorkspaceOption,
+                                    {.name = "model", .value_name = "DIR", .help = "model folder (give twice to compare two)", .repeated = true, .required = true, .short_name = 'm'},
+                                    {.name = "prompts", .value_name = "FILE", .help = "prompts JSONL to add first"},
+                                    {.name = "set", .value_name = "NAME|ID", .help = "prompt set (default with --prompts: the file name)"},
+                                    {.name = "num-candidates", .value_name = "N", .help = "candidates per prompt and model", .default_value = "2", .short_name = 'n'}},
+                                   sampling_options({.max_new_tokens_help = "tokens per candidate at most",
+                                                     .temperature = "0.8",
+                                                     .top_p = "0.95",
+                                                     .seed_help = "base seed (each candidate derives its own)",
+                                                     .penalties = false})),
+                            {{.name = "chat-template", .value_name = "NAME", .help = "auto | raw | llama3 | chatml", .default_value = "auto"},
+                             {.name = "dtype", .value_name = "NAME", .help = "float32 | bfloat16", .default_value = "float32"},
+                             threads_option()}),
           .run = run_generate};
 }
 
