@@ -1,6 +1,8 @@
-// Language identification with fastText's lid.176 model (176 languages; "__label__ko" → "ko"),
-// run by FastTextModel (the same predictions as libfasttext, faster). Loaded once, then
-// predict() is const and safe to call from many worker threads at once.
+// Language identification with fastText's lid.176 model (176 languages; "__label__ko" → "ko").
+// Two backends give the same predictions (test_fasttext_model checks them against each other):
+// FastTextModel, the default (4-7x faster), and Debian's libfasttext itself, chosen with
+// KANANA_LID_BACKEND=libfasttext. Loaded once, then predict() is const and safe to call from
+// many worker threads at once.
 #pragma once
 
 #include <filesystem>
@@ -11,9 +13,15 @@
 
 #include "base/status.h"
 
+namespace fasttext { class FastText; }
+
 namespace kanana::data {
 
 class FastTextModel;
+
+enum class LidBackend { kNative, kLibFastText };
+// KANANA_LID_BACKEND: unset or "native" -> kNative, "libfasttext" -> kLibFastText; else an error.
+Result<LidBackend> lid_backend_from_env();
 
 class LanguageIdentifier {
  public:
@@ -21,14 +29,17 @@ class LanguageIdentifier {
     std::string lang;   // ISO code without the "__label__" prefix; empty if nothing predicted
     double score = 0;   // probability
   };
+  // backend: default from lid_backend_from_env().
   static Result<std::unique_ptr<LanguageIdentifier>> load(const std::filesystem::path& model);
+  static Result<std::unique_ptr<LanguageIdentifier>> load(const std::filesystem::path& model, LidBackend backend);
   ~LanguageIdentifier();
   Prediction predict(std::string_view text) const;
   std::vector<Prediction> predict_top(std::string_view text, int k) const;
 
  private:
   LanguageIdentifier();
-  std::unique_ptr<FastTextModel> model_;
+  std::unique_ptr<FastTextModel> model_;         // kNative
+  std::unique_ptr<fasttext::FastText> library_;  // kLibFastText
 };
 
 // Where the demo setup puts lid.176.ftz: $KANANA_DATA_CACHE (or ~/.cache/kanana-workbench)/models/.

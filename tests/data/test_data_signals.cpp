@@ -111,6 +111,25 @@ class TestDataSignals : public QObject {
     QCOMPARE(s.lang, std::string("ko"));
     auto bad = LanguageIdentifier::load(QTemporaryDir().path().toStdString() + "/missing.ftz");
     QVERIFY(!bad.is_ok());
+
+    // The libfasttext backend (KANANA_LID_BACKEND=libfasttext) predicts the same.
+    auto library = LanguageIdentifier::load(path, LidBackend::kLibFastText);
+    QVERIFY2(library.is_ok(), library.status().to_string().c_str());
+    for (const char* text : {kKoreanGood, kEnglishGood, "Ελληνικά", "mixed 한국어 and English", ""}) {
+      const auto a = (*lid)->predict_top(text, 3), b = (*library)->predict_top(text, 3);
+      QCOMPARE(a.size(), b.size());
+      for (size_t i = 0; i < a.size(); ++i) {
+        QCOMPARE(a[i].lang, b[i].lang);
+        QVERIFY(std::abs(a[i].score - b[i].score) < 2e-5);
+      }
+    }
+    qputenv("KANANA_LID_BACKEND", "libfasttext");
+    QCOMPARE(*lid_backend_from_env(), LidBackend::kLibFastText);
+    qputenv("KANANA_LID_BACKEND", "fast");
+    auto wrong = LanguageIdentifier::load(path);
+    QVERIFY(!wrong.is_ok() && wrong.status().message().find("KANANA_LID_BACKEND") != std::string::npos);
+    qunsetenv("KANANA_LID_BACKEND");
+    QCOMPARE(*lid_backend_from_env(), LidBackend::kNative);
   }
 
   void recipeErrorsNameTheField() {
