@@ -1,6 +1,6 @@
 // Language ID: FastTextModel (what `kanana data` uses) against libfasttext's predictLine (the
 // peer) on the same documents in one process, one thread. Both get each document as the
-// language identifier passes it (first 4 KB, one newline-terminated line). Prints documents
+// language identifier passes it (data::lid_input_line: first 4 KB, one line). Prints documents
 // per second of each, the ratio, and how many top-1 labels agree.
 //
 //   bench_lid LID_MODEL(lid.176.ftz) CORPUS.jsonl [MAX_DOCS=20000] [REPEAT=3]
@@ -15,6 +15,7 @@
 
 #include "base/json.h"
 #include "data/fasttext_model.h"
+#include "data/lang_id.h"
 
 using namespace kanana;
 
@@ -31,13 +32,8 @@ int main(int argc, char** argv) {
   for (std::string raw; lines.size() < max_docs && std::getline(in, raw);) {
     Json j = Json::parse(raw, nullptr, false);
     if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) continue;
-    std::string t = j["text"].get<std::string>();
-    size_t cut = std::min<size_t>(t.size(), 4096);
-    while (cut < t.size() && cut > 0 && (static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) --cut;
-    t.resize(cut);
-    for (char& c : t) if (c == '\n' || c == '\r') c = ' ';
-    bytes += t.size();
-    lines.push_back(t + "\n");
+    lines.push_back(data::lid_input_line(j["text"].get<std::string>()));
+    bytes += lines.back().size();
   }
   if (lines.empty()) return std::fprintf(stderr, "no documents in %s\n", argv[2]), 1;
   auto ours = data::FastTextModel::load(argv[1]);

@@ -510,9 +510,7 @@ std::vector<FastTextModel::Label> FastTextModel::predict(std::string_view line, 
   return out;
 }
 
-int FastTextModel::dim() const { return impl_->dim; }
 int FastTextModel::labels() const { return impl_->nlabels; }
-const std::string& FastTextModel::label_name(int i) const { return impl_->words.at(size_t(impl_->nwords + i)); }
 
 std::string FastTextModel::describe() const {
   const Impl& m = *impl_;

@@ -40,9 +40,7 @@ class FastTextModel {
   // (no tokens at all) predicts nothing.
   std::vector<Label> predict(std::string_view line, int k = 1, float threshold = 0.0f) const;
 
-  int dim() const;
   int labels() const;
-  const std::string& label_name(int i) const;
   std::string describe() const;  // "supervised, hs loss, 176 labels, dim 16, quantized input, pruned to 42765 buckets"
 
  private:

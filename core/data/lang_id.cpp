@@ -46,14 +46,7 @@ Result<std::unique_ptr<LanguageIdentifier>> LanguageIdentifier::load(const std::
 }
 
 std::vector<LanguageIdentifier::Prediction> LanguageIdentifier::predict_top(std::string_view text, int k) const {
-  // fastText reads one line: newlines would end the input early, so they become spaces.
-  // The first few KB decide the language; more text only costs time (fastText is linear).
-  size_t cut = std::min<size_t>(text.size(), 4096);
-  while (cut < text.size() && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  thread_local std::string line;
-  line.assign(text.substr(0, cut));
-  for (char& c : line) if (c == '\n' || c == '\r') c = ' ';
-  line.push_back('\n');
+  const std::string line = lid_input_line(text);
   std::vector<Prediction> out;
   auto add = [&out](const std::string& label, double probability) {
     Prediction p;
@@ -74,6 +67,16 @@ std::vector<LanguageIdentifier::Prediction> LanguageIdentifier::predict_top(std:
   }
   for (const auto& [probability, label] : preds) add(label, probability);
   return out;
+}
+
+std::string lid_input_line(std::string_view text) {
+  // fastText reads one line: newlines would end the input early, so they become spaces.
+  size_t cut = std::min<size_t>(text.size(), 4096);
+  while (cut < text.size() && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  std::string line(text.substr(0, cut));
+  for (char& c : line) if (c == '\n' || c == '\r') c = ' ';
+  line.push_back('\n');
+  return line;
 }
 
 LanguageIdentifier::Prediction LanguageIdentifier::predict(std::string_view text) const {

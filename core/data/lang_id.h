@@ -42,6 +42,10 @@ class LanguageIdentifier {
   std::unique_ptr<fasttext::FastText> library_;  // kLibFastText
 };
 
+// A document as language ID reads it: its first 4 KB (whole characters), newlines as spaces,
+// one newline-terminated line. The first few KB decide the language; more text only costs time.
+std::string lid_input_line(std::string_view text);
+
 // Where the demo setup puts lid.176.ftz: $KANANA_DATA_CACHE (or ~/.cache/kanana-workbench)/models/.
 std::filesystem::path default_lid_model_path();
 

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,18 +29,6 @@ std::string label_token(const std::string& label) {
   std::string t = label;
   for (char& c : t) if (c == ' ' || c == '\t' || c == '\n') c = '_';
   return "__label__" + t;
-}
-
-std::vector<std::pair<fasttext::real, std::string>> predict_all(const fasttext::FastText& m, std::string_view text, int k) {
-  std::istringstream in(one_line(text) + "\n");
-  std::vector<std::pair<fasttext::real, std::string>> preds;
-  try {
-    m.predictLine(in, preds, k, 0.0);
-  } catch (const std::exception&) {
-    preds.clear();
-  }
-  for (auto& p : preds) if (p.second.rfind("__label__", 0) == 0) p.second = p.second.substr(9);
-  return preds;
 }
 
 }  // namespace
@@ -111,10 +98,11 @@ Result<ClassifierReport> train_quality_classifier(const ClassifierTrainOptions& 
   } catch (const std::exception& e) {
     return internal_error("fastText training failed: " + std::string(e.what()));
   }
+  // Held-out evaluation through the saved file and the scorer `data classify` uses.
+  KANANA_ASSIGN_OR_RETURN(auto scorer, QualityClassifier::load(o.model_out));
   uint64_t correct = 0;
   for (const auto& [label, text] : eval) {
-    auto preds = predict_all(*model, text, 1);
-    const std::string got = preds.empty() ? std::string() : preds[0].second;
+    const std::string got = scorer->predict(text).first;
     rep.labels[label].support++;
     if (!got.empty()) rep.labels[got].predicted++;
     if (got == label) { rep.labels[label].correct++; ++correct; }

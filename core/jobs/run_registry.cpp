@@ -9,6 +9,7 @@
 #include "base/strings.h"
 #include "jobs/eval_events.h"
 #include "jobs/local_launcher.h"
+#include "shards/shard.h"
 
 namespace kanana::jobs {
 
@@ -112,16 +113,12 @@ namespace {
 // A token pack (`kanana data pack`) input: its manifest gives documents and tokens, its
 // files the bytes. Anything else (a folder of text, a pack being written) stays at zero.
 void describe_token_pack(const fs::path& dir, store::DatasetRecord* d, Json* meta) {
-  auto m = read_json_file(dir / "manifest.json");
-  if (!m.is_ok() || !m->is_object() || m->value("format", std::string()) != "kanana-token-shards") return;
-  const auto count = [&](const char* key) {
-    auto it = m->find(key);
-    return it != m->end() && it->is_number_integer() ? it->get<int64_t>() : int64_t{0};
-  };
+  auto m = shards::read_manifest(dir);
+  if (!m.is_ok()) return;
   d->format = "kanana-shards";
-  d->doc_count = count("train_docs") + count("val_docs");
-  (*meta)["train_tokens"] = count("train_tokens");
-  (*meta)["val_tokens"] = count("val_tokens");
+  d->doc_count = static_cast<int64_t>(m->train_docs + m->val_docs);
+  (*meta)["train_tokens"] = m->train_tokens;
+  (*meta)["val_tokens"] = m->val_tokens;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
     if (it->is_regular_file(ec)) d->byte_count += static_cast<int64_t>(it->file_size(ec));

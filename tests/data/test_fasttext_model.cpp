@@ -17,6 +17,7 @@
 #include "base/files.h"
 #include "base/json.h"
 #include "data/fasttext_model.h"
+#include "data/lang_id.h"
 #include "test_support.h"
 
 using namespace kanana;
@@ -62,7 +63,7 @@ int compare_all(const fasttext::FastText& ft, const FastTextModel& ours, const s
   return predicted;
 }
 
-// Lines as the language identifier passes them: one line, newline-terminated.
+// Documents as the language identifier passes them (lid_input_line).
 std::vector<std::string> corpus_lines(const fs::path& jsonl, size_t max_docs) {
   std::vector<std::string> out;
   std::ifstream in(jsonl);
@@ -70,12 +71,37 @@ std::vector<std::string> corpus_lines(const fs::path& jsonl, size_t max_docs) {
   while (out.size() < max_docs && std::getline(in, raw)) {
     Json j = Json::parse(raw, nullptr, false);
     if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) continue;
-    std::string t = j["text"].get<std::string>().substr(0, 2000);
-    while (!t.empty() && (static_cast<unsigned char>(t.back()) & 0xC0) == 0x80) t.pop_back();  // whole characters
-    for (char& c : t) if (c == '\n' || c == '\r') c = ' ';
-    out.push_back(t + "\n");
+    out.push_back(lid_input_line(j["text"].get<std::string>()));
   }
   return out;
+}
+
+// A deterministic supervised run of libfasttext on `input`; callers set the model's shape.
+fasttext::Args supervised(const std::string& input, fasttext::loss_name loss) {
+  fasttext::Args a;
+  a.input = input;
+  a.model = fasttext::model_name::sup;
+  a.loss = loss;
+  a.minCount = 1;
+  a.thread = 1;
+  a.seed = 1;
+  a.verbose = 0;
+  return a;
+}
+
+// libfasttext's quantization (product quantizer with 2-d sub-vectors); empty or its error.
+std::string quantize(fasttext::FastText& ft, fasttext::Args q, bool qout, bool qnorm, size_t cutoff) {
+  q.qout = qout;
+  q.qnorm = qnorm;
+  q.cutoff = cutoff;
+  q.retrain = false;
+  q.dsub = 2;
+  try {
+    ft.quantize(q);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return {};
 }
 
 }  // namespace
@@ -136,7 +162,7 @@ class TestFastTextModel : public QObject {
 
   void trainedClassifiersMatchTheLibrary_data() {
     QTest::addColumn<int>("loss");
-    QTest::addColumn<bool>("quantize");
+    QTest::addColumn<bool>("quantized");
     QTest::newRow("softmax") << int(fasttext::loss_name::softmax) << false;
     QTest::newRow("one-vs-all") << int(fasttext::loss_name::ova) << false;
     QTest::newRow("hs") << int(fasttext::loss_name::hs) << false;
@@ -144,37 +170,23 @@ class TestFastTextModel : public QObject {
   }
   void trainedClassifiersMatchTheLibrary() {
     QFETCH(int, loss);
-    QFETCH(bool, quantize);
-    fasttext::Args a;
-    a.input = tmp_.filePath("train.txt").toStdString();
-    a.model = fasttext::model_name::sup;
-    a.loss = static_cast<fasttext::loss_name>(loss);
+    QFETCH(bool, quantized);
+    fasttext::Args a = supervised(tmp_.filePath("train.txt").toStdString(), static_cast<fasttext::loss_name>(loss));
     a.epoch = 5;
     a.lr = 0.5;
     a.dim = 16;
     a.wordNgrams = 2;
     a.minn = 2;
     a.maxn = 4;
-    a.minCount = 1;
     a.bucket = 50000;
-    a.thread = 1;
-    a.seed = 1;
-    a.verbose = 0;
     fasttext::FastText ft;
     ft.train(a);
     std::string file = tmp_.filePath(QString("clf-%1.bin").arg(loss)).toStdString();
-    if (quantize) {
-      fasttext::Args q = a;
-      q.qout = false;  // a quantized output needs >= 256 labels (lid.176 has no quantized output either)
-      q.qnorm = true;
-      q.cutoff = 2000;  // prunes the dictionary + buckets to the 2000 most important rows
-      q.retrain = false;
-      q.dsub = 2;
-      try {
-        ft.quantize(q);
-      } catch (const std::exception& e) {
-        QFAIL(e.what());
-      }
+    if (quantized) {
+      // A quantized output needs >= 256 labels (lid.176 has none either); the cutoff prunes the
+      // dictionary and buckets to the 2000 most important rows.
+      const std::string error = quantize(ft, a, /*qout=*/false, /*qnorm=*/true, 2000);
+      QVERIFY2(error.empty(), error.c_str());
       file = tmp_.filePath("clf-quantized.ftz").toStdString();
     }
     ft.saveModel(file);
@@ -183,7 +195,7 @@ class TestFastTextModel : public QObject {
     auto ours = FastTextModel::load(file);
     QVERIFY2(ours.is_ok(), ours.status().to_string().c_str());
     QCOMPARE((*ours)->labels(), 3);
-    if (quantize) {
+    if (quantized) {
       QVERIFY2(QString::fromStdString((*ours)->describe()).contains("quantized input"), (*ours)->describe().c_str());
       QVERIFY2(QString::fromStdString((*ours)->describe()).contains("pruned"), (*ours)->describe().c_str());
     }
@@ -206,32 +218,17 @@ class TestFastTextModel : public QObject {
       if (i % 10 == 0) lines.push_back(text + "\n");
     }
     train.close();
-    fasttext::Args a;
-    a.input = tmp_.filePath("many.txt").toStdString();
-    a.model = fasttext::model_name::sup;
-    a.loss = fasttext::loss_name::softmax;
+    fasttext::Args a = supervised(tmp_.filePath("many.txt").toStdString(), fasttext::loss_name::softmax);
     a.epoch = 3;
     a.dim = 8;
     a.minn = 0;
     a.maxn = 0;
     a.wordNgrams = 1;
     a.bucket = 0;
-    a.minCount = 1;
-    a.thread = 1;
-    a.seed = 1;
-    a.verbose = 0;
     fasttext::FastText ft;
     ft.train(a);
-    fasttext::Args q = a;
-    q.qout = true;
-    q.qnorm = false;
-    q.dsub = 2;
-    q.retrain = false;
-    try {
-      ft.quantize(q);
-    } catch (const std::exception& e) {
-      QFAIL(e.what());
-    }
+    const std::string error = quantize(ft, a, /*qout=*/true, /*qnorm=*/false, 0);
+    QVERIFY2(error.empty(), error.c_str());
     const std::string file = tmp_.filePath("many.ftz").toStdString();
     ft.saveModel(file);
     fasttext::FastText reloaded;
