@@ -157,7 +157,8 @@ Result<JobHandle> SlurmLauncher::launch(const JobSpec& spec) {
   if (remote) {
     const std::string q = shell_quote(dir);
     KANANA_ASSIGN_OR_RETURN(out, run_remote(spec.target,
-                                            "mkdir -p " + q + " && cd " + q + " && rm -f exit_status.json cancel_requested && cat > job.sbatch && " +
+                                            "mkdir -p " + q + " && cd " + q + " && rm -f " + kExitStatusFileName + " " +
+                                                kCancelRequestedFileName + " && cat > job.sbatch && " +
                                                 shell_join({options_.sbatch_program, "--parsable", "job.sbatch"}),
                                             options_, script));
   } else {

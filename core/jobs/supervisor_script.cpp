@@ -24,6 +24,9 @@ std::string supervisor_script(const SupervisorPlan& p) {
   s += "trap on_cancel TERM INT\n";
   s += "cd " + q_run + " || { echo 'kanana supervisor: cannot enter the run folder' >&2; exit 1; }\n";
   s += "RUN=$(pwd -P)\n";
+  // write_status EXIT_CODE FAILED_RANK CANCELLED(true|false) RANK_CODES(comma-separated), atomically.
+  s += "write_status() { printf '{\"exit_code\":%s,\"failed_rank\":%s,\"cancelled\":%s,\"rank_exit_codes\":[%s],\"finished_at\":%s}\\n' "
+       "\"$1\" \"$2\" \"$3\" \"$4\" \"$(date +%s)\" > exit_status.json.tmp && mv -f exit_status.json.tmp exit_status.json; }\n";
   s += "echo $$ > supervisor.pid.tmp && mv -f supervisor.pid.tmp supervisor.pid\n";
   // The launcher cleared an earlier job's evidence before starting us; cancel_requested is left
   // alone here because a cancel may already have written it.
@@ -37,8 +40,7 @@ std::string supervisor_script(const SupervisorPlan& p) {
        " MASTER_PORT=" + port + " KANANA_RUN_DIR=\"$RUN\"\n";
   // Cancelled before any rank started: record that and start nothing.
   s += "if [ $cancelled = 1 ] || [ -f cancel_requested ]; then\n";
-  s += "  printf '{\"exit_code\":143,\"failed_rank\":-1,\"cancelled\":true,\"rank_exit_codes\":[],\"finished_at\":%s}\\n' "
-       "\"$(date +%s)\" > exit_status.json.tmp && mv -f exit_status.json.tmp exit_status.json\n";
+  s += "  write_status 143 -1 true ''\n";
   s += "  exit 143\n";
   s += "fi\n";
   s += "for k in " + ranks + "; do\n";
@@ -85,9 +87,7 @@ std::string supervisor_script(const SupervisorPlan& p) {
   s += "wait\n";
   s += "codes=''; for k in " + ranks + "; do codes=\"$codes${codes:+,}$(cat rank-$k.exit)\"; done\n";
   s += "[ $cancelled = 1 ] && cj=true || cj=false\n";
-  s += "printf '{\"exit_code\":%s,\"failed_rank\":%s,\"cancelled\":%s,\"rank_exit_codes\":[%s],\"finished_at\":%s}\\n' "
-       "\"$fail_code\" \"$failed_rank\" \"$cj\" \"$codes\" \"$(date +%s)\" > exit_status.json.tmp\n";
-  s += "mv -f exit_status.json.tmp exit_status.json\n";
+  s += "write_status \"$fail_code\" \"$failed_rank\" \"$cj\" \"$codes\"\n";
   s += "exit $fail_code\n";
   return s;
 }
