@@ -157,14 +157,7 @@ class EngineWorker : public QObject {
 
   void finish_reply(int id, const Result<chat::ChatReply>& r, std::chrono::steady_clock::time_point t0) {
     PlaygroundEngine* e = engine_;
-    if (!r.is_ok()) {
-      const QString error = qs(r.status().message());
-      emit_on_gui([e, id, error] {
-        Q_EMIT e->requestFailed(id, error);
-        e->end();
-      });
-      return;
-    }
+    if (!r.is_ok()) return fail_request(id, r.status());
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const QString text = qs(r->text);
     const QJsonObject stats = reply_stats(*r, seconds);
@@ -195,10 +188,9 @@ class EngineWorker : public QObject {
   void run_tools(int id, std::vector<tok::ChatMessage> messages, chat::ChatSampling sampling, ToolSetup setup,
                  std::shared_ptr<CancelToken> cancel) {
     PlaygroundEngine* e = engine_;
-    const auto fail = [this, id](const Status& st) { fail_request(id, st); };
     auto reg = build_registry(setup);
-    if (!reg.is_ok()) return fail(reg.status());
-    if (!override_ && !model_) return fail(failed_precondition("no checkpoint is loaded: pick one first"));
+    if (!reg.is_ok()) return fail_request(id, reg.status());
+    if (!override_ && !model_) return fail_request(id, failed_precondition("no checkpoint is loaded: pick one first"));
     const auto stream = [this, e, id](const std::string& text) {
       const QString piece = qs(text);
       emit_on_gui([e, id, piece] { Q_EMIT e->token(id, piece); });
@@ -249,7 +241,7 @@ class EngineWorker : public QObject {
     tools::ToolLoopOptions lo;
     lo.max_steps = std::max(1, setup.maxSteps);
     auto r = tools::run_tool_loop(*reg, messages, gen, lo, confirm, on_event, cancel.get());
-    if (!r.is_ok()) return fail(r.status());
+    if (!r.is_ok()) return fail_request(id, r.status());
     const QJsonObject summary{{"answer", qs(r->answer)}, {"stop_reason", qs(r->stop_reason)}, {"steps", r->steps},
                               {"tool_calls", r->tool_calls}};
     const QJsonArray conv = messagesToJson(messages);
@@ -271,14 +263,7 @@ class EngineWorker : public QObject {
     Result<chat::RenderedPrompt> p = st.is_ok() ? (model_ ? model_->render(messages, tools)
                                                           : Result<chat::RenderedPrompt>(failed_precondition("no checkpoint is loaded")))
                                                 : Result<chat::RenderedPrompt>(st);
-    if (!p.is_ok()) {
-      const QString error = qs(p.status().message());
-      emit_on_gui([e, id, error] {
-        Q_EMIT e->requestFailed(id, error);
-        e->end();
-      });
-      return;
-    }
+    if (!p.is_ok()) return fail_request(id, p.status());
     QVector<int> ids;
     QStringList pieces;
     for (int32_t t : p->ids) {
@@ -323,8 +308,7 @@ class EngineWorker : public QObject {
 
   void ingest(int id, RagSettings s, QStringList paths, std::shared_ptr<CancelToken> cancel) {
     PlaygroundEngine* e = engine_;
-    const auto fail = [this, id](const Status& st) { fail_request(id, st); };
-    if (Status st = open_index(s, /*create=*/true); !st.is_ok()) return fail(st);
+    if (Status st = open_index(s, /*create=*/true); !st.is_ok()) return fail_request(id, st);
     struct Forward final : Progress {
       EngineWorker* w;
       PlaygroundEngine* e;
@@ -344,7 +328,7 @@ class EngineWorker : public QObject {
     std::vector<fs::path> list;
     for (const auto& p : paths) list.emplace_back(p.toStdString());
     auto r = index_->add_paths(list, /*strict=*/false, &progress, cancel.get());
-    if (!r.is_ok()) return fail(r.status());
+    if (!r.is_ok()) return fail_request(id, r.status());
     QJsonArray problems;
     for (const auto& p : r->problems) problems.append(qs(p));
     QJsonObject report{{"sources_added", static_cast<qint64>(r->sources_added)},
@@ -366,16 +350,15 @@ class EngineWorker : public QObject {
 
   void ask_rag(int id, RagSettings s, QString question, chat::ChatSampling sampling, std::shared_ptr<CancelToken> cancel) {
     PlaygroundEngine* e = engine_;
-    const auto fail = [this, id](const Status& st) { fail_request(id, st); };
-    if (Status st = open_index(s, /*create=*/false); !st.is_ok()) return fail(st);
+    if (Status st = open_index(s, /*create=*/false); !st.is_ok()) return fail_request(id, st);
     rag::SearchOptions so;
     so.k = s.k;
     auto mode = rag::parse_search_mode(s.mode.toStdString());
-    if (!mode.is_ok()) return fail(mode.status());
+    if (!mode.is_ok()) return fail_request(id, mode.status());
     so.mode = *mode;
     if (so.mode != rag::SearchMode::kBm25 && !index_->has_vectors()) so.mode = rag::SearchMode::kBm25;
     auto hits = index_->search(question.toStdString(), so);
-    if (!hits.is_ok()) return fail(hits.status());
+    if (!hits.is_ok()) return fail_request(id, hits.status());
     const rag::RagPrompt prompt = rag::build_rag_prompt(question.toStdString(), *hits);
     QJsonArray cites;
     for (const auto& c : prompt.citations) {
@@ -392,7 +375,7 @@ class EngineWorker : public QObject {
     }
     emit_on_gui([e, id, cites] { Q_EMIT e->ragSources(id, cites); });
     std::vector<tok::ChatMessage> messages = {{"system", prompt.system}, {"user", prompt.user}};
-    if (!override_ && !model_) return fail(failed_precondition("sources found; load a checkpoint to generate an answer"));
+    if (!override_ && !model_) return fail_request(id, failed_precondition("sources found; load a checkpoint to generate an answer"));
     generate(id, std::move(messages), sampling, std::move(cancel));
   }
 
