@@ -11,9 +11,21 @@ function(kanana_core_library name)
   target_link_libraries(${name} PUBLIC ${ARG_LINKS})
   set_target_properties(${name} PROPERTIES DEFINE_SYMBOL "")
   set_property(GLOBAL APPEND PROPERTY KANANA_CORE_LIBRARIES ${name})
+  install(TARGETS ${name} LIBRARY DESTINATION ${KANANA_INSTALL_LIBDIR})
   if(ARG_TORCH)
     target_link_libraries(${name} PUBLIC torch)
     kanana_use_torch_pch(${name})
+    kanana_unity_build(${name})
+  endif()
+endfunction()
+
+# Compile a LibTorch-heavy target in unity batches of KANANA_UNITY_BATCH_SIZE sources: most
+# of a Torch translation unit's time is the inline LibTorch code every unit instantiates and
+# optimises again, which a batch does once. Sources of one target must therefore not define
+# file-local names twice (a batch that does fails to compile with a redefinition).
+function(kanana_unity_build target)
+  if(KANANA_UNITY_BUILD)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${KANANA_UNITY_BATCH_SIZE})
   endif()
 endfunction()
 
@@ -23,6 +35,14 @@ function(kanana_use_torch_pch target)
     target_precompile_headers(${target} REUSE_FROM kanana_torch_pch)
     # The header was precompiled with -fPIC; GCC ignores it for a -fPIE executable, so
     # executables that reuse it compile as PIC too (they still link as PIE).
+    # AUTOMOC's mocs_compilation.cpp has only Qt code: loading the 600 MB Torch header for it
+    # cost as much as compiling a Torch source.
+    get_target_property(automoc ${target} AUTOMOC)
+    if(automoc)
+      get_target_property(bindir ${target} BINARY_DIR)
+      set_source_files_properties(${bindir}/${target}_autogen/mocs_compilation.cpp
+        TARGET_DIRECTORY ${target} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+    endif()
     get_target_property(type ${target} TYPE)
     if(type STREQUAL "EXECUTABLE")
       set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE OFF)

@@ -14,13 +14,14 @@ function(kanana_add_plugin name)
     AUTOMOC ON
     PREFIX "lib"
     LIBRARY_OUTPUT_DIRECTORY ${ARG_OUTPUT_DIR}
-    # lib/kanana/plugins/libX.so finds lib/libkanana_gui_sdk.so two levels up once installed.
-    INSTALL_RPATH "$ORIGIN/../..")
+    # lib/kanana/plugins/libX.so finds lib/kanana/libkanana_gui_sdk.so one level up once installed.
+    INSTALL_RPATH "$ORIGIN/..")
   # Building the app builds the plugins it would load (targets may live in other folders).
   if(NOT ARG_OUTPUT_DIR STREQUAL "${CMAKE_BINARY_DIR}/lib/kanana/plugins")
     return()
   endif()
   set_property(GLOBAL APPEND PROPERTY KANANA_PLUGINS ${name})
+  install(TARGETS ${name} LIBRARY DESTINATION ${KANANA_INSTALL_PLUGINDIR})
   if(TARGET kanana-workbench)
     add_dependencies(kanana-workbench ${name})
   endif()

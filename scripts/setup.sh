@@ -5,7 +5,9 @@
 #   scripts/setup.sh [--no-build] [--no-data] [--build-dir DIR] [--no-gui]
 #
 # Environment: KANANA_BUILD_DIR (default ./build), KANANA_DATA_CACHE
-# (default ~/.cache/kanana-workbench), KANANA_JOBS (parallel compile jobs, default nproc).
+# (default ~/.cache/kanana-workbench), KANANA_JOBS (parallel compile jobs, default nproc),
+# KANANA_BUILD_TYPE (Release, the default, has no debug info; RelWithDebInfo adds -g1),
+# KANANA_BUILD_BENCH (ON also builds the benchmarks under bench/; default OFF).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${KANANA_BUILD_DIR:-$root/build}"
@@ -67,8 +69,8 @@ if [ $do_build -eq 1 ]; then
   export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
   jobs="${KANANA_JOBS:-$(nproc)}"
   say "configuring $build_dir"
-  cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DKANANA_BUILD_GUI=$gui -DKANANA_BUILD_TESTS=ON >/dev/null \
+  cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${KANANA_BUILD_TYPE:-Release}" \
+        -DKANANA_BUILD_GUI=$gui -DKANANA_BUILD_TESTS=ON -DKANANA_BUILD_BENCH="${KANANA_BUILD_BENCH:-OFF}" >/dev/null \
     || die "CMake configure failed"
   say "building with $jobs jobs"
   start=$(date +%s)

@@ -32,6 +32,18 @@ struct OptionSpec {
   bool is_flag() const { return value_name.empty(); }
 };
 
+// The options of `first`, then those of each group in `rest` (commands share option groups).
+// The two-group form also takes a braced list: concat(common, {{.name = "x"}, ...}).
+inline std::vector<OptionSpec> concat(std::vector<OptionSpec> first, const std::vector<OptionSpec>& second) {
+  first.insert(first.end(), second.begin(), second.end());
+  return first;
+}
+template <typename... Groups>
+std::vector<OptionSpec> concat(std::vector<OptionSpec> first, const Groups&... rest) {
+  (first.insert(first.end(), rest.begin(), rest.end()), ...);
+  return first;
+}
+
 struct PositionalSpec {
   std::string name = "";       // "FILE..." in the usage line; empty = none accepted
   int min_count = 0;

@@ -51,9 +51,4 @@ Result<int> parse_threads(const Args& a) {
   return static_cast<int>(*t);
 }
 
-std::vector<OptionSpec> concat(std::vector<OptionSpec> a, const std::vector<OptionSpec>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 }  // namespace kanana::cli

@@ -38,7 +38,4 @@ Result<SamplingArgs> parse_sampling(const Args& args);
 OptionSpec threads_option();
 Result<int> parse_threads(const Args& args);
 
-// a, then b.
-std::vector<OptionSpec> concat(std::vector<OptionSpec> a, const std::vector<OptionSpec>& b);
-
 }  // namespace kanana::cli

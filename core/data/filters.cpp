@@ -1,10 +1,11 @@
 // Filter recipes and their evaluation (see filters.h).
 #include "data/filters.h"
 
+#include "base/install_paths.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <set>
-#include <unistd.h>
 
 namespace kanana::data {
 namespace fs = std::filesystem;
@@ -106,19 +107,9 @@ Result<FilterRecipe> load_filter_recipe(const fs::path& path) {
 }
 
 fs::path default_recipe_path() {
-  const fs::path rel = "resources/recipes/filters/kanana-web.json";
-  if (const char* src = std::getenv("KANANA_SOURCE_DIR"); src && *src) return fs::path(src) / rel;
-  // <build>/bin/kanana → the source tree is usually the build folder's parent.
-  char buf[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n > 0) {
-    fs::path exe(std::string(buf, static_cast<size_t>(n)));
-    for (fs::path dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
-      if (fs::exists(dir / rel)) return dir / rel;
-      if (fs::exists(dir / "share/kanana" / rel)) return dir / "share/kanana" / rel;
-    }
-  }
-  return rel;
+  const std::string_view rel = "recipes/filters/kanana-web.json";
+  if (auto found = find_resource(rel)) return *found;
+  return fs::path("resources") / rel;  // what the caller's "not found" error then names
 }
 
 std::string effective_language(const DocSignals& s, const std::string& doc_lang) {

@@ -47,7 +47,7 @@ struct FilterRecipe {
 
 Result<FilterRecipe> parse_filter_recipe(const Json& json, const std::string& origin);
 Result<FilterRecipe> load_filter_recipe(const std::filesystem::path& path);
-// Where the default recipe lives in a source tree (KANANA_SOURCE_DIR or the path of the binary).
+// The default recipe (resources/recipes/filters/kanana-web.json, found by find_resource).
 std::filesystem::path default_recipe_path();
 
 struct FilterDecision {

@@ -2,7 +2,6 @@
 #include "evaluation_page.h"
 
 #include <QComboBox>
-#include <QCoreApplication>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -24,6 +23,7 @@
 
 #include "eval_charts.h"
 #include "eval_launch.h"
+#include "sdk/install_paths.h"
 #include "sdk/workbench_context.h"
 
 namespace kanana::evaluation {
@@ -43,8 +43,7 @@ EvaluationPage::EvaluationPage(gui::WorkbenchContext* context, QWidget* parent)
       controller_(new EvalController(this)),
       comparison_(new ComparisonModel(this)),
       samples_(new SamplesModel(this)) {
-  const QString beside = QCoreApplication::applicationDirPath() + QStringLiteral("/kanana");
-  kananaBinary_ = QFileInfo(beside).isExecutable() ? beside : QStringLiteral("kanana");
+  kananaBinary_ = gui::kananaBinary();
   buildUi();
   connect(controller_, &EvalController::comparisonLoaded, this, &EvaluationPage::onComparison);
   connect(controller_, &EvalController::checkpointsListed, this, &EvaluationPage::onCheckpoints);

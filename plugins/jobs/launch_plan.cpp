@@ -1,9 +1,7 @@
 // See launch_plan.h.
 #include "launch_plan.h"
 
-#include <QCoreApplication>
 #include <QDateTime>
-#include <QFileInfo>
 #include <QThread>
 
 #include <filesystem>
@@ -11,6 +9,7 @@
 #include "jobs/slurm_launcher.h"
 #include "jobs/ssh_launcher.h"
 #include "recipe_files.h"
+#include "sdk/install_paths.h"
 
 namespace kanana::jobsplugin {
 
@@ -23,15 +22,7 @@ QString makeRunFolder(const QString& name) {
   return clean + QLatin1Char('-') + QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd-HHmmss"));
 }
 
-QString defaultKananaBinary() {
-  if (QCoreApplication::instance()) {
-    const QString dir = QCoreApplication::applicationDirPath();
-    for (const QString& c : {dir + QStringLiteral("/kanana"), dir + QStringLiteral("/../bin/kanana")})
-      if (QFileInfo(c).isExecutable()) return QFileInfo(c).canonicalFilePath();
-  }
-  if (qEnvironmentVariableIsSet("KANANA_BINARY")) return qEnvironmentVariable("KANANA_BINARY");
-  return QStringLiteral("kanana");
-}
+QString defaultKananaBinary() { return gui::kananaBinary(); }
 
 namespace {
 

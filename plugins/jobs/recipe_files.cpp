@@ -1,13 +1,13 @@
 // See recipe_files.h.
 #include "recipe_files.h"
 
-#include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
 
 #include <filesystem>
 
 #include "base/files.h"
+#include "sdk/install_paths.h"
 
 namespace kanana::jobsplugin {
 
@@ -16,10 +16,7 @@ namespace fs = std::filesystem;
 QString trainRecipesDir() {
   QStringList candidates;
   if (qEnvironmentVariableIsSet("KANANA_RECIPES_DIR")) candidates << qEnvironmentVariable("KANANA_RECIPES_DIR");
-  if (qEnvironmentVariableIsSet("KANANA_SOURCE_DIR"))
-    candidates << qEnvironmentVariable("KANANA_SOURCE_DIR") + QStringLiteral("/resources/recipes/train");
-  if (QCoreApplication::instance())
-    candidates << QCoreApplication::applicationDirPath() + QStringLiteral("/../share/kanana-workbench/recipes/train");
+  candidates << gui::resourcePath(QStringLiteral("recipes/train"));
 #ifdef KANANA_SOURCE_RECIPES_DIR
   candidates << QStringLiteral(KANANA_SOURCE_RECIPES_DIR);
 #endif

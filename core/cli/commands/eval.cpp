@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/strings.h"
 #include "cli/registry.h"
+#include "cli/sampling_args.h"
 #include "eval/answer_extract.h"
 #include "eval/decontam.h"
 #include "eval/eval_job.h"
@@ -37,7 +38,7 @@ const std::vector<OptionSpec> kModelOptions = {
     {.name = "tokenizer", .value_name = "PATH", .help = "tokenizer file or folder (default: the model's, or its run's tokenizer/)"},
     {.name = "dtype", .value_name = "f32|bf16|f16", .help = "compute dtype", .default_value = "f32"},
     {.name = "add-bos", .value_name = "auto|yes|no", .help = "prepend BOS to contexts (auto: when config.json and the tokenizer have one; lm-eval's HF default is no)", .default_value = "auto"},
-    {.name = "threads", .value_name = "N", .help = "intra-op threads (default: all cores)", .env = "KANANA_THREADS"},
+    threads_option(),
     {.name = "batch-size", .value_name = "N", .help = "rows per forward pass (choices; prompts for gen; windows for ppl)", .default_value = "16"},
     {.name = "max-length", .value_name = "N", .help = "context window in tokens (default: max_position_embeddings)", .default_value = "0"},
     {.name = "limit", .value_name = "N", .help = "only the first N items of each task (0 = all)", .default_value = "0"},
@@ -55,20 +56,6 @@ const std::vector<OptionSpec> kTaskOptions = {
     {.name = "fewshot-file", .value_name = "FILE", .help = "draw few-shot examples from this file (default: the task file without the item)"},
     {.name = "skip-bad-items", .help = "skip malformed items (reported) instead of failing on the first"},
 };
-
-std::vector<OptionSpec> concat(std::vector<OptionSpec> a, const std::vector<OptionSpec>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
-int threads_from(const Args& a) {
-  int threads = static_cast<int>(std::thread::hardware_concurrency());
-  if (a.has("threads") && !a.get("threads").empty()) {
-    auto t = a.get_int("threads");
-    if (t.is_ok() && *t > 0) threads = static_cast<int>(*t);
-  }
-  return std::max(1, threads);
-}
 
 // Where results go and how the run is reported (files, events, workspace).
 struct Session {
@@ -148,7 +135,7 @@ Result<std::unique_ptr<eval::EvalModel>> load_model(const Args& a) {
   if (a.has("tokenizer")) mo.tokenizer = a.get("tokenizer");
   mo.dtype = a.get("dtype");
   mo.add_bos = a.get("add-bos");
-  mo.threads = threads_from(a);
+  KANANA_ASSIGN_OR_RETURN(mo.threads, parse_threads(a));
   return eval::EvalModel::load(mo);
 }
 

@@ -15,6 +15,7 @@
 #include "prefs/pref_store.h"
 #include "prefs/prompt_jsonl.h"
 #include "prefs/trl_jsonl.h"
+#include "cli/workspace_args.h"
 #include "store/workspace.h"
 
 namespace kanana::cli {
@@ -22,18 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const OptionSpec kWorkspaceOption = {.name = "workspace", .value_name = "DIR", .help = "workspace folder",
-                                     .default_value = ".", .env = "KANANA_WORKSPACE", .short_name = 'w'};
 const OptionSpec kSetOption = {.name = "set", .value_name = "NAME|ID", .help = "prompt set"};
-
-Result<std::unique_ptr<store::Workspace>> open_workspace(const Args& args) {
-  const std::string dir = args.get("workspace");
-  if (!store::Workspace::exists(dir)) {
-    return not_found("'" + dir + "' is not a workspace (create one with `kanana workspace init DIR`, "
-                     "or pass --workspace / set KANANA_WORKSPACE)");
-  }
-  return store::Workspace::open(dir);
-}
 
 void print_problems(const std::vector<std::string>& problems) {
   const size_t shown = std::min<size_t>(problems.size(), 20);
@@ -154,7 +144,7 @@ int run_stats(const Args& a, Context&) {
   return kExitOk;
 }
 
-int run_generate(const Args& a, Context& ctx) {
+int run_prefs_generate(const Args& a, Context& ctx) {
   prefs::FillRequest req;
   for (const std::string& m : a.get_all("model")) req.models.emplace_back(m);
   if (req.models.empty() || req.models.size() > 2)
@@ -248,7 +238,7 @@ KANANA_COMMAND(prefs_import) {
                          "{\"chosen\": [...], \"rejected\": [...]} with an implicit prompt). Malformed lines are\n"
                          "reported with their line number and skipped; pairs already in the workspace are not\n"
                          "added again, so an import can be repeated or rerun after an interruption.",
-          .options = {kWorkspaceOption,
+          .options = {workspace_option(),
                       {.name = "set", .value_name = "NAME", .help = "prompt set (default: each line's kanana.prompt_set, else the file name)"},
                       {.name = "annotator", .value_name = "NAME", .help = "annotator of lines that name none"},
                       {.name = "strict", .help = "stop at the first malformed line"}},
@@ -264,7 +254,7 @@ KANANA_COMMAND(prefs_export) {
                          "written as all their pairs, repairs as edited-over-original; ties only with\n"
                          "--include-ties. Annotator, reason, time, models, seeds and sampling go in a \"kanana\"\n"
                          "object, so importing the file gives back the same store.",
-          .options = {kWorkspaceOption, kSetOption,
+          .options = {workspace_option(), kSetOption,
                       {.name = "out", .value_name = "FILE", .help = "JSONL file to write", .required = true, .short_name = 'o'},
                       {.name = "format", .value_name = "FORM", .help = "text | messages | prompt-messages", .default_value = "text"},
                       {.name = "annotator", .value_name = "NAME", .help = "only this annotator's judgements"},
@@ -278,7 +268,7 @@ KANANA_COMMAND(prefs_export) {
 KANANA_COMMAND(prefs_stats) {
   return {.path = "prefs stats",
           .summary = "counts, annotators and agreement (percent, Cohen's kappa) of the preference labels",
-          .options = {kWorkspaceOption, kSetOption,
+          .options = {workspace_option(), kSetOption,
                       {.name = "json", .value_name = "FILE", .help = "also write the numbers as JSON"}},
           .run = run_stats};
 }
@@ -290,7 +280,7 @@ KANANA_COMMAND(prefs_generate) {
                          "every prompt up to N candidates per model. Each candidate is stored as it finishes with\n"
                          "its seed and sampling settings; Ctrl+C keeps what was finished, and running again\n"
                          "fills the rest.",
-          .options = concat(concat({kWorkspaceOption,
+          .options = concat(concat({workspace_option(),
                                     {.name = "model", .value_name = "DIR", .help = "model folder (give twice to compare two)", .repeated = true, .required = true, .short_name = 'm'},
                                     {.name = "prompts", .value_name = "FILE", .help = "prompts JSONL to add first"},
                                     {.name = "set", .value_name = "NAME|ID", .help = "prompt set (default with --prompts: the file name)"},
@@ -303,13 +293,13 @@ KANANA_COMMAND(prefs_generate) {
                             {{.name = "chat-template", .value_name = "NAME", .help = "auto | raw | llama3 | chatml", .default_value = "auto"},
                              {.name = "dtype", .value_name = "NAME", .help = "float32 | bfloat16", .default_value = "float32"},
                              threads_option()}),
-          .run = run_generate};
+          .run = run_prefs_generate};
 }
 
 KANANA_COMMAND(prefs_undo) {
   return {.path = "prefs undo",
           .summary = "undo an annotator's latest judgement (kept in the undo log)",
-          .options = {kWorkspaceOption, kSetOption,
+          .options = {workspace_option(), kSetOption,
                       {.name = "annotator", .value_name = "NAME", .help = "whose judgement", .required = true}},
           .run = run_undo};
 }

@@ -13,6 +13,7 @@
 #include "jobs/job_spec.h"
 #include "jobs/launcher.h"
 #include "jobs/run_registry.h"
+#include "cli/workspace_args.h"
 #include "store/workspace.h"
 
 namespace kanana::cli {
@@ -21,17 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 using jobs::JobState;
 
-const OptionSpec kWorkspaceOption = {.name = "workspace", .value_name = "DIR", .help = "workspace folder",
-                                     .default_value = ".", .env = "KANANA_WORKSPACE", .short_name = 'w'};
-
-Result<std::unique_ptr<store::Workspace>> open_workspace(const Args& args) {
-  const std::string dir = args.get("workspace");
-  if (!store::Workspace::exists(dir)) {
-    return not_found("'" + dir + "' is not a workspace (create one with `kanana workspace init DIR`, "
-                     "or pass --workspace / set KANANA_WORKSPACE)");
-  }
-  return store::Workspace::open(dir);
-}
 
 std::string format_metrics(const Json& metrics) {
   std::string out;
@@ -114,7 +104,7 @@ KANANA_COMMAND(runs_launch) {
           .description = "Reads a job spec (JSON; see core/jobs/job_spec.h), starts it detached and records the\n"
                          "run, with lineage from its input datasets. Prints the run id and folder.",
           .options = {{.name = "spec", .value_name = "FILE", .help = "job spec JSON", .required = true},
-                      kWorkspaceOption},
+                      workspace_option()},
           .run = [](const Args& args, Context&) -> int {
             auto spec = jobs::read_job_spec(args.get("spec"));
             if (!spec.is_ok()) return report_error(spec.status(), /*usage=*/true);
@@ -132,7 +122,7 @@ KANANA_COMMAND(runs_launch) {
 KANANA_COMMAND(runs_list) {
   return {.path = "runs list",
           .summary = "list the workspace's runs (refreshing the state of active ones)",
-          .options = {kWorkspaceOption,
+          .options = {workspace_option(),
                       {.name = "all", .help = "also list finished, failed and cancelled runs"},
                       {.name = "no-refresh", .help = "print the recorded states without polling the jobs"}},
           .run = [](const Args& args, Context&) -> int {
@@ -169,7 +159,7 @@ KANANA_COMMAND(runs_list) {
 KANANA_COMMAND(runs_show) {
   return {.path = "runs show",
           .summary = "show a run: state, last metrics, checkpoints, tail of its logs",
-          .options = {kWorkspaceOption,
+          .options = {workspace_option(),
                       {.name = "lines", .value_name = "N", .help = "log lines to show per rank", .default_value = "10"}},
           .positional = {"RUN_ID|RUN_DIR", 1, 1},
           .run = [](const Args& args, Context&) -> int {
@@ -225,7 +215,7 @@ KANANA_COMMAND(runs_show) {
 KANANA_COMMAND(runs_cancel) {
   return {.path = "runs cancel",
           .summary = "cancel a queued or running run (SIGTERM to its ranks, SIGKILL after a grace period; scancel)",
-          .options = {kWorkspaceOption},
+          .options = {workspace_option()},
           .positional = {"RUN_ID|RUN_DIR", 1, 1},
           .run = [](const Args& args, Context&) -> int {
             const std::string key = args.positional()[0];
@@ -255,7 +245,7 @@ KANANA_COMMAND(runs_cancel) {
 KANANA_COMMAND(runs_resume) {
   return {.path = "runs resume",
           .summary = "relaunch an ended run in its folder with --resume (continues from its last checkpoint)",
-          .options = {kWorkspaceOption},
+          .options = {workspace_option()},
           .positional = {"RUN_ID|RUN_DIR", 1, 1},
           .run = [](const Args& args, Context&) -> int {
             auto ws = open_workspace(args);
@@ -273,7 +263,7 @@ KANANA_COMMAND(runs_resume) {
 KANANA_COMMAND(runs_tail) {
   return {.path = "runs tail",
           .summary = "print a run's events (metrics, logs, states); --follow until it ends",
-          .options = {kWorkspaceOption,
+          .options = {workspace_option(),
                       {.name = "follow", .help = "keep printing new events until the run ends (Ctrl-C stops); exit 0 only if it finished", .short_name = 'f'},
                       {.name = "json", .help = "print the raw JSON lines"},
                       {.name = "interval", .value_name = "S", .help = "seconds between polls with --follow", .default_value = "1"}},

@@ -82,12 +82,6 @@ std::vector<OptionSpec> runtime_options() {
           {.name = "quiet", .help = "no progress bar"}};
 }
 
-template <typename... Groups>
-std::vector<OptionSpec> concat(std::vector<OptionSpec> first, Groups... rest) {
-  (first.insert(first.end(), rest.begin(), rest.end()), ...);
-  return first;
-}
-
 Result<CalibrationSpec> read_calibration(const Args& a, const fs::path& model_dir) {
   CalibrationSpec c;
   if (a.has("pack") && !a.get("pack").empty()) c.pack = a.get("pack");
@@ -153,7 +147,7 @@ void print_stats(const char* label, const model::LlamaConfig& c, int64_t context
 
 // ----- commands -----
 
-int run_info(const Args& a, Context&) {
+int run_surgery_info(const Args& a, Context&) {
   const fs::path dir = a.positional()[0];
   auto config = model::read_llama_config(dir);
   if (!config) return report_error(config.status());
@@ -345,7 +339,7 @@ KANANA_COMMAND(surgery_info) {
                               .default_value = "0"}},
                             target_options()),
           .positional = {"MODEL", 1, 1},
-          .run = run_info};
+          .run = run_surgery_info};
 }
 
 KANANA_COMMAND(surgery_upscale) {
