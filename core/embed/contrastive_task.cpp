@@ -24,6 +24,7 @@
 
 #include "base/json.h"
 #include "embed/contrastive.h"
+#include "embed/contrastive_spec.h"
 #include "embed/embedder.h"
 #include "embed/embedding_model.h"
 #include "train/autocast.h"
@@ -35,20 +36,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using train::Recipe;
-
-struct ContrastiveOptions {
-  std::vector<fs::path> train;
-  fs::path val;
-  double val_fraction = 0.0;
-  fs::path tokenizer;
-  double epochs = 1.0;
-  int64_t max_steps = 0;
-  double temperature = 0.05;
-  bool symmetric = true;
-  std::string query_task = kRetrievalInstruction;
-  int64_t max_val_pairs = 1000;
-  bool strict = false;
-};
 
 struct TokenPair {
   EmbedInput query, positive;
@@ -282,63 +269,8 @@ class ContrastiveTask final : public train::Task {
   int64_t pairs_per_step_ = 0, total_steps_ = 0, step_ = 0;
 };
 
-Status parse_contrastive(const Json& json, const std::string& origin, const fs::path& base, Recipe& recipe) {
-  JsonReader rd(json, origin);
-  if (!rd.has("contrastive")) return rd.field_error("contrastive", "is required for type 'contrastive'");
-  KANANA_ASSIGN_OR_RETURN(JsonReader b, rd.child("contrastive"));
-  KANANA_RETURN_IF_ERROR(b.check_no_unknown({"train", "val", "val_fraction", "tokenizer", "epochs", "max_steps",
-                                             "temperature", "symmetric", "query_task", "max_val_pairs", "strict"}));
-  auto resolve = [&](const std::string& p) { return fs::path(p).is_absolute() ? fs::path(p) : base / p; };
-  ContrastiveOptions o;
-  const Json& j = b.json();
-  if (!j.contains("train")) return b.field_error("train", "is required");
-  if (j["train"].is_string()) {
-    o.train.push_back(resolve(j["train"].get<std::string>()));
-  } else if (j["train"].is_array() && !j["train"].empty()) {
-    for (const auto& e : j["train"]) {
-      if (!e.is_string()) return b.field_error("train", "must be a file name or a list of file names");
-      o.train.push_back(resolve(e.get<std::string>()));
-    }
-  } else {
-    return b.field_error("train", "must be a file name or a non-empty list of file names");
-  }
-  Status err;
-  if (b.has("val")) {
-    KANANA_ASSIGN_OR_RETURN(std::string v, b.get_string("val"));
-    o.val = resolve(v);
-  }
-  o.val_fraction = b.get_number_or("val_fraction", 0.0, &err);
-  if (b.has("tokenizer")) {
-    KANANA_ASSIGN_OR_RETURN(std::string t, b.get_string("tokenizer"));
-    o.tokenizer = resolve(t);
-  }
-  o.epochs = b.get_number_or("epochs", 1.0, &err);
-  o.max_steps = b.get_int_or("max_steps", 0, &err);
-  o.temperature = b.get_number_or("temperature", 0.05, &err);
-  o.symmetric = b.get_bool_or("symmetric", true, &err);
-  o.query_task = b.get_string_or("query_task", kRetrievalInstruction, &err);
-  o.max_val_pairs = b.get_int_or("max_val_pairs", 1000, &err);
-  o.strict = b.get_bool_or("strict", false, &err);
-  KANANA_RETURN_IF_ERROR(err);
-  if (o.val_fraction < 0 || o.val_fraction >= 1) return b.field_error("val_fraction", "must be in [0, 1)");
-  if (!o.val.empty() && o.val_fraction > 0) return b.field_error("val_fraction", "cannot be combined with 'val'");
-  if (!(o.epochs > 0)) return b.field_error("epochs", "must be > 0");
-  if (o.max_steps < 0) return b.field_error("max_steps", "must be >= 0");
-  if (!(o.temperature > 0)) return b.field_error("temperature", "must be > 0");
-  if (o.max_val_pairs < 2) return b.field_error("max_val_pairs", "must be >= 2");
-  recipe.task_options = o;
-  return Status::ok();
-}
-
-const bool registered = train::register_task_type({
-    .name = "contrastive",
-    .summary = "embedding model (Kanana2Vec: bidirectional, mean pooled) with InfoNCE on query/positive pairs",
-    .uses_stages = false,
-    .keys = {"contrastive"},
-    .parse = parse_contrastive,
-    .create = [](const Recipe& r) -> Result<std::unique_ptr<train::Task>> {
-      return std::unique_ptr<train::Task>(new ContrastiveTask(r));
-    },
+const bool contrastive_registered = train::register_task_factory("contrastive", [](const Recipe& r) -> Result<std::unique_ptr<train::Task>> {
+  return std::unique_ptr<train::Task>(new ContrastiveTask(r));
 });
 
 }  // namespace

@@ -50,29 +50,6 @@ namespace {
 namespace fs = std::filesystem;
 using train::Recipe;
 
-struct OnlineSpec {
-  bool enabled = false;
-  fs::path reward_model;
-  fs::path prompts;
-  int64_t rounds = 1;
-  int64_t prompts_per_round = 32;
-  int64_t samples = 4;
-  int64_t max_new_tokens = 64;
-  double temperature = 1.0;
-  double top_p = 1.0;
-  int64_t top_k = 0;
-  int64_t steps_per_round = 0;
-};
-
-struct DpoTaskOptions {
-  DataSpec data;
-  DpoOptions loss;
-  int64_t max_prompt_len = 0;
-  double rpo_alpha = 0.0;
-  fs::path reference;
-  OnlineSpec online;
-};
-
 struct DpoItem {
   std::vector<int32_t> prompt;
   PromptReply chosen, rejected;  // reply + reply_mask
@@ -349,7 +326,7 @@ class DpoTask final : public train::Task {
 
   // Fingerprint of what the cached reference log-probs depend on.
   std::string reference_fingerprint() const {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = kFnv1a64Offset;
     auto add = [&](const void* p, size_t n) { h = fnv1a64(p, n, h); };
     auto add_str = [&](const std::string& s) { add(s.data(), s.size()); add("\0", 1); };
     for (const auto* set : {&train_, &val_}) {
@@ -602,88 +579,8 @@ class DpoTask final : public train::Task {
   int64_t round_ = -1, steps_per_round_ = 1;
 };
 
-Status parse_online(const JsonReader& b, const fs::path& base, OnlineSpec* o) {
-  KANANA_RETURN_IF_ERROR(b.check_no_unknown({"reward_model", "prompts", "rounds", "prompts_per_round", "samples",
-                                             "max_new_tokens", "temperature", "top_p", "top_k", "steps_per_round"}));
-  auto resolve = [&](const std::string& p) { return fs::path(p).is_absolute() ? fs::path(p) : base / p; };
-  o->enabled = true;
-  if (!b.has("reward_model")) return b.field_error("reward_model", "is required for online DPO");
-  KANANA_ASSIGN_OR_RETURN(std::string rm, b.get_string("reward_model"));
-  o->reward_model = resolve(rm);
-  if (b.has("prompts")) {
-    KANANA_ASSIGN_OR_RETURN(std::string p, b.get_string("prompts"));
-    o->prompts = resolve(p);
-  }
-  Status err;
-  o->rounds = b.get_int_or("rounds", 1, &err);
-  o->prompts_per_round = b.get_int_or("prompts_per_round", 32, &err);
-  o->samples = b.get_int_or("samples", 4, &err);
-  o->max_new_tokens = b.get_int_or("max_new_tokens", 64, &err);
-  o->temperature = b.get_number_or("temperature", 1.0, &err);
-  o->top_p = b.get_number_or("top_p", 1.0, &err);
-  o->top_k = b.get_int_or("top_k", 0, &err);
-  o->steps_per_round = b.get_int_or("steps_per_round", 0, &err);
-  KANANA_RETURN_IF_ERROR(err);
-  if (o->rounds < 1) return b.field_error("rounds", "must be >= 1");
-  if (o->prompts_per_round < 1) return b.field_error("prompts_per_round", "must be >= 1");
-  if (o->samples < 2) return b.field_error("samples", "must be >= 2 (a pair needs two replies)");
-  if (o->max_new_tokens < 1) return b.field_error("max_new_tokens", "must be >= 1");
-  if (!(o->temperature > 0)) return b.field_error("temperature", "must be > 0 (sampling, not greedy)");
-  if (!(o->top_p > 0 && o->top_p <= 1)) return b.field_error("top_p", "must be in (0, 1]");
-  if (o->top_k < 0) return b.field_error("top_k", "must be >= 0");
-  if (o->steps_per_round < 0) return b.field_error("steps_per_round", "must be >= 0");
-  return Status::ok();
-}
-
-Status parse_dpo(const Json& json, const std::string& origin, const fs::path& base, Recipe& recipe) {
-  JsonReader rd(json, origin);
-  if (!rd.has("dpo")) return rd.field_error("dpo", "is required for type 'dpo'");
-  KANANA_ASSIGN_OR_RETURN(JsonReader b, rd.child("dpo"));
-  KANANA_RETURN_IF_ERROR(
-      check_block_keys(b, {"beta", "loss", "label_smoothing", "max_prompt_len", "rpo_alpha", "reference", "online"}));
-  DpoTaskOptions o;
-  const bool online = b.has("online");
-  KANANA_RETURN_IF_ERROR(parse_data_spec(b, base, /*train_optional=*/online, &o.data));
-  Status err;
-  o.loss.beta = b.get_number_or("beta", 0.1, &err);
-  const std::string loss = b.get_string_or("loss", "sigmoid", &err);
-  o.loss.label_smoothing = b.get_number_or("label_smoothing", 0.0, &err);
-  o.max_prompt_len = b.get_int_or("max_prompt_len", 0, &err);
-  o.rpo_alpha = b.get_number_or("rpo_alpha", 0.0, &err);
-  KANANA_RETURN_IF_ERROR(err);
-  if (o.rpo_alpha < 0) return b.field_error("rpo_alpha", "must be >= 0");
-  if (!(o.loss.beta > 0)) return b.field_error("beta", "must be > 0");
-  auto type = parse_dpo_loss_type(loss);
-  if (!type) return b.field_error("loss", "must be sigmoid or ipo");
-  o.loss.type = *type;
-  if (o.loss.label_smoothing < 0 || o.loss.label_smoothing >= 0.5)
-    return b.field_error("label_smoothing", "must be in [0, 0.5)");
-  if (o.loss.label_smoothing > 0 && o.loss.type != DpoLossType::kSigmoid)
-    return b.field_error("label_smoothing", "only applies to the sigmoid loss");
-  if (o.max_prompt_len < 0) return b.field_error("max_prompt_len", "must be >= 0");
-  if (o.max_prompt_len >= recipe.seq_len) return b.field_error("max_prompt_len", "must be below seq_len");
-  if (b.has("reference")) {
-    KANANA_ASSIGN_OR_RETURN(std::string r, b.get_string("reference"));
-    o.reference = fs::path(r).is_absolute() ? fs::path(r) : base / r;
-  }
-  if (online) {
-    KANANA_ASSIGN_OR_RETURN(JsonReader on, b.child("online"));
-    KANANA_RETURN_IF_ERROR(parse_online(on, base, &o.online));
-    if (o.online.max_new_tokens >= recipe.seq_len) return on.field_error("max_new_tokens", "must be below seq_len");
-    if (o.online.prompts.empty() && o.data.train.empty())
-      return on.field_error("prompts", "is required when dpo.train is not given");
-  }
-  recipe.task_options = o;
-  return Status::ok();
-}
-
-const bool registered = train::register_task_type({
-    .name = "dpo",
-    .summary = "DPO/IPO against a frozen reference (offline pairs, or online: sample, reward-model label, train)",
-    .uses_stages = false,
-    .keys = {"dpo"},
-    .parse = parse_dpo,
-    .create = [](const Recipe& r) -> Result<std::unique_ptr<train::Task>> { return std::unique_ptr<train::Task>(new DpoTask(r)); },
+const bool dpo_registered = train::register_task_factory("dpo", [](const Recipe& r) -> Result<std::unique_ptr<train::Task>> {
+  return std::unique_ptr<train::Task>(new DpoTask(r));
 });
 
 }  // namespace

@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "base/options.h"
 #include "base/progress.h"
 #include "base/status.h"
+#include "posttrain/posttrain_spec.h"
 
 namespace kanana::posttrain {
 
@@ -20,10 +22,27 @@ struct PreferenceEvalOptions {
   bool raw = false;                    // TRL standard text without a template
   int64_t max_length = 512;            // prompt + reply tokens (longer pairs truncated as in DPO)
   int64_t max_prompt_length = 0;       // 0 = max_length / 2
-  double beta = 0.1;                   // for the implicit rewards
+  double beta = DpoOptions{}.beta;     // for the implicit rewards: the DPO loss's default
   int64_t batch_size = 8;              // pairs per forward pass
   int threads = 0;                     // 0 = leave torch's setting
 };
+
+// Every field above but threads (the CLI's flags of `kanana posttrain eval-prefs` come from it).
+inline const OptionTable<PreferenceEvalOptions>& preference_eval_fields() {
+  using O = PreferenceEvalOptions;
+  static const OptionTable<O> fields = {
+      {.key = "beta", .member = &O::beta, .help = "DPO beta for the implicit rewards", .min = 0, .min_open = true},
+      {.key = "tokenizer", .member = &O::tokenizer, .help = "tokenizer file or folder", .value_name = "PATH"},
+      {.key = "chat_template", .member = &O::chat_template, .help = "chat format",
+       .choices = {"auto", "chatml", "llama3"}},
+      {.key = "raw", .member = &O::raw, .help = "TRL standard text without a chat template"},
+      {.key = "max_length", .member = &O::max_length, .help = "prompt + reply tokens", .min = 1},
+      {.key = "max_prompt_length", .member = &O::max_prompt_length, .help = "prompt tokens kept", .min = 0,
+       .note = "0 = max_length / 2"},
+      {.key = "batch_size", .member = &O::batch_size, .help = "pairs per forward pass", .min = 1},
+  };
+  return fields;
+}
 
 struct PairScore {
   double chosen = 0, rejected = 0;                  // Σ log p of the reply tokens

@@ -20,14 +20,6 @@ torch::Tensor sequence_logprobs(const torch::Tensor& logits, const torch::Tensor
   return per_token.sum(-1);
 }
 
-Result<DpoLossType> parse_dpo_loss_type(const std::string& name) {
-  if (name == "sigmoid") return DpoLossType::kSigmoid;
-  if (name == "ipo") return DpoLossType::kIpo;
-  return invalid_argument("unknown DPO loss '" + name + "' (expected sigmoid or ipo)");
-}
-
-const char* dpo_loss_type_name(DpoLossType type) { return type == DpoLossType::kIpo ? "ipo" : "sigmoid"; }
-
 DpoOutput dpo_loss(const torch::Tensor& policy_chosen, const torch::Tensor& policy_rejected,
                    const torch::Tensor& reference_chosen, const torch::Tensor& reference_rejected,
                    const DpoOptions& o) {

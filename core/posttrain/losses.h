@@ -16,6 +16,8 @@
 
 #include <torch/torch.h>
 
+#include "posttrain/posttrain_spec.h"
+
 #include <string>
 
 #include "base/status.h"
@@ -26,16 +28,6 @@ namespace kanana::posttrain {
 // given) gets the number of counted positions per row (B,) fp32.
 torch::Tensor sequence_logprobs(const torch::Tensor& logits, const torch::Tensor& labels,
                                 torch::Tensor* counts = nullptr, int64_t ignore_index = -100);
-
-enum class DpoLossType { kSigmoid, kIpo };
-Result<DpoLossType> parse_dpo_loss_type(const std::string& name);  // "sigmoid" | "ipo"
-const char* dpo_loss_type_name(DpoLossType type);
-
-struct DpoOptions {
-  double beta = 0.1;
-  double label_smoothing = 0.0;  // sigmoid only; 0 ≤ ε < 0.5
-  DpoLossType type = DpoLossType::kSigmoid;
-};
 
 struct DpoOutput {
   torch::Tensor loss;              // scalar: mean over pairs (differentiable)

@@ -23,10 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using train::Recipe;
 
-struct RewardOptions {
-  DataSpec data;
-};
-
 struct RmPair {
   std::vector<int32_t> chosen, rejected;  // prompt + reply
 };
@@ -183,24 +179,8 @@ class RewardTask final : public train::Task {
   int64_t pairs_per_step_ = 0, total_steps_ = 0, step_ = 0;
 };
 
-Status parse_reward(const Json& json, const std::string& origin, const fs::path& base, Recipe& recipe) {
-  JsonReader rd(json, origin);
-  if (!rd.has("reward")) return rd.field_error("reward", "is required for type 'reward'");
-  KANANA_ASSIGN_OR_RETURN(JsonReader b, rd.child("reward"));
-  KANANA_RETURN_IF_ERROR(check_block_keys(b, {}));
-  RewardOptions o;
-  KANANA_RETURN_IF_ERROR(parse_data_spec(b, base, /*train_optional=*/false, &o.data));
-  recipe.task_options = o;
-  return Status::ok();
-}
-
-const bool registered = train::register_task_type({
-    .name = "reward",
-    .summary = "Bradley-Terry reward model (Llama + scalar head) on preference pairs",
-    .uses_stages = false,
-    .keys = {"reward"},
-    .parse = parse_reward,
-    .create = [](const Recipe& r) -> Result<std::unique_ptr<train::Task>> { return std::unique_ptr<train::Task>(new RewardTask(r)); },
+const bool reward_registered = train::register_task_factory("reward", [](const Recipe& r) -> Result<std::unique_ptr<train::Task>> {
+  return std::unique_ptr<train::Task>(new RewardTask(r));
 });
 
 }  // namespace

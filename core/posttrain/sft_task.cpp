@@ -29,12 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 using train::Recipe;
 
-struct SftOptions {
-  DataSpec data;
-  bool packing = true;
-  bool document_attention = true;
-};
-
 class SftTask final : public train::Task {
  public:
   explicit SftTask(const Recipe& r) : recipe_(r), opt_(std::any_cast<SftOptions>(r.task_options)) {}
@@ -212,31 +206,8 @@ class SftTask final : public train::Task {
   int64_t rows_per_step_ = 0, total_steps_ = 0, step_ = 0;
 };
 
-Status parse_sft(const Json& json, const std::string& origin, const fs::path& base, Recipe& recipe) {
-  JsonReader rd(json, origin);
-  if (!rd.has("sft")) return rd.field_error("sft", "is required for type 'sft'");
-  KANANA_ASSIGN_OR_RETURN(JsonReader b, rd.child("sft"));
-  KANANA_RETURN_IF_ERROR(check_block_keys(b, {"packing", "attention"}));
-  SftOptions o;
-  KANANA_RETURN_IF_ERROR(parse_data_spec(b, base, /*train_optional=*/false, &o.data));
-  if (o.data.raw) return b.field_error("prompt_format", "must be chat for SFT (chat data is always rendered with the template)");
-  Status err;
-  o.packing = b.get_bool_or("packing", true, &err);
-  const std::string attention = b.get_string_or("attention", "document", &err);
-  KANANA_RETURN_IF_ERROR(err);
-  if (attention != "document" && attention != "row") return b.field_error("attention", "must be document or row");
-  o.document_attention = attention == "document";
-  recipe.task_options = o;
-  return Status::ok();
-}
-
-const bool registered = train::register_task_type({
-    .name = "sft",
-    .summary = "supervised fine-tuning on chat JSONL (loss on assistant tokens, packed rows)",
-    .uses_stages = false,
-    .keys = {"sft"},
-    .parse = parse_sft,
-    .create = [](const Recipe& r) -> Result<std::unique_ptr<train::Task>> { return std::unique_ptr<train::Task>(new SftTask(r)); },
+const bool sft_registered = train::register_task_factory("sft", [](const Recipe& r) -> Result<std::unique_ptr<train::Task>> {
+  return std::unique_ptr<train::Task>(new SftTask(r));
 });
 
 }  // namespace

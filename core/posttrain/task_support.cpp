@@ -9,70 +9,6 @@ namespace kanana::posttrain {
 
 namespace fs = std::filesystem;
 
-Status check_block_keys(const JsonReader& block, const std::vector<std::string>& own_keys) {
-  std::set<std::string> known(std::begin(kDataKeys), std::end(kDataKeys));
-  known.insert(own_keys.begin(), own_keys.end());
-  for (const auto& [key, value] : block.json().items()) {
-    (void)value;
-    if (!known.count(key)) {
-      std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      return block.field_error(key, "is not a known key (known: " + list + ")");
-    }
-  }
-  return Status::ok();
-}
-
-Status parse_data_spec(const JsonReader& block, const fs::path& base, bool train_optional, DataSpec* spec) {
-  const Json& j = block.json();
-  auto resolve = [&](const std::string& p) { return fs::path(p).is_absolute() ? fs::path(p) : base / p; };
-  if (j.contains("train")) {
-    const Json& t = j["train"];
-    if (t.is_string()) {
-      spec->train.push_back(resolve(t.get<std::string>()));
-    } else if (t.is_array() && !t.empty()) {
-      for (const auto& e : t) {
-        if (!e.is_string()) return block.field_error("train", "must be a file name or a list of file names");
-        spec->train.push_back(resolve(e.get<std::string>()));
-      }
-    } else {
-      return block.field_error("train", "must be a file name or a non-empty list of file names");
-    }
-  } else if (!train_optional) {
-    return block.field_error("train", "is required");
-  }
-  Status err;
-  if (block.has("val")) {
-    KANANA_ASSIGN_OR_RETURN(std::string v, block.get_string("val"));
-    spec->val = resolve(v);
-  }
-  spec->val_fraction = block.get_number_or("val_fraction", 0.0, &err);
-  KANANA_RETURN_IF_ERROR(err);
-  if (spec->val_fraction < 0 || spec->val_fraction >= 1) return block.field_error("val_fraction", "must be in [0, 1)");
-  if (!spec->val.empty() && spec->val_fraction > 0)
-    return block.field_error("val_fraction", "cannot be combined with 'val' (give one of them)");
-  if (block.has("tokenizer")) {
-    KANANA_ASSIGN_OR_RETURN(std::string t, block.get_string("tokenizer"));
-    spec->tokenizer = resolve(t);
-  }
-  spec->chat_template = block.get_string_or("chat_template", "auto", &err);
-  KANANA_RETURN_IF_ERROR(err);
-  if (spec->chat_template != "auto" && !tok::parse_chat_template_name(spec->chat_template).is_ok())
-    return block.field_error("chat_template", "must be auto, chatml or llama3");
-  const std::string pf = block.get_string_or("prompt_format", "chat", &err);
-  KANANA_RETURN_IF_ERROR(err);
-  if (pf != "chat" && pf != "raw") return block.field_error("prompt_format", "must be chat or raw");
-  spec->raw = pf == "raw";
-  spec->epochs = block.get_number_or("epochs", 1.0, &err);
-  KANANA_RETURN_IF_ERROR(err);
-  if (!(spec->epochs > 0)) return block.field_error("epochs", "must be > 0");
-  spec->max_steps = block.get_int_or("max_steps", 0, &err);
-  KANANA_RETURN_IF_ERROR(err);
-  if (spec->max_steps < 0) return block.field_error("max_steps", "must be >= 0");
-  spec->strict = block.get_bool_or("strict", false, &err);
-  return err;
-}
-
 Result<TaskTokenizer> load_task_tokenizer(const train::Recipe& recipe, const DataSpec& spec, int64_t model_vocab) {
   TaskTokenizer t;
   t.path = !spec.tokenizer.empty() ? spec.tokenizer : recipe.model.init_from;
@@ -167,21 +103,6 @@ int64_t IndexStream::at(int64_t k) {
 int64_t steps_for(const DataSpec& spec, int64_t items, int64_t global_batch) {
   if (spec.max_steps > 0) return spec.max_steps;
   return std::max<int64_t>(1, int64_t(std::ceil(spec.epochs * double(items) / double(global_batch))));
-}
-
-uint64_t fnv1a64(const void* data, size_t size, uint64_t h) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < size; ++i) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 
 }  // namespace kanana::posttrain

@@ -9,43 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "base/hash.h"
 #include "base/json.h"
 #include "base/status.h"
 #include "posttrain/chat_data.h"
+#include "posttrain/posttrain_spec.h"
 #include "tokenizer/tokenizer.h"
 #include "train/recipe.h"
 #include "train/task.h"
 
 namespace kanana::posttrain {
-
-// Keys every post-training block accepts:
-//   "train": "file.jsonl" | ["a.jsonl", ...]     training data (relative to the recipe)
-//   "val": "file.jsonl"                          held-out data; or
-//   "val_fraction": 0.05                         a seeded split of the training data
-//   "tokenizer": "tokenizer.json | x.model | folder"   default: the model.init_from folder
-//   "chat_template": "auto" | "chatml" | "llama3"      auto: from the tokenizer
-//   "prompt_format": "chat" | "raw"              preference data only: raw = TRL standard
-//                                                 text without a template (BOS prompt reply EOS)
-//   "epochs": 1, "max_steps": 0                  length: max_steps if > 0, else epochs over train
-//   "strict": false                              a malformed line is an error, not a skip
-struct DataSpec {
-  std::vector<std::filesystem::path> train;
-  std::filesystem::path val;
-  double val_fraction = 0.0;
-  std::filesystem::path tokenizer;
-  std::string chat_template = "auto";
-  bool raw = false;
-  double epochs = 1.0;
-  int64_t max_steps = 0;
-  bool strict = false;
-};
-inline constexpr const char* kDataKeys[] = {"train", "val", "val_fraction", "tokenizer", "chat_template",
-                                            "prompt_format", "epochs", "max_steps", "strict"};
-
-// Reads the keys above from `block` (train required unless train_optional).
-Status parse_data_spec(const JsonReader& block, const std::filesystem::path& base, bool train_optional, DataSpec* spec);
-// check_no_unknown for the data keys plus the type's own.
-Status check_block_keys(const JsonReader& block, const std::vector<std::string>& own_keys);
 
 struct TaskTokenizer {
   std::shared_ptr<const tok::Tokenizer> tokenizer;
@@ -119,7 +92,7 @@ class IndexStream {
 int64_t steps_for(const DataSpec& spec, int64_t items, int64_t global_batch);
 
 // fnv1a64 over bytes, for cache fingerprints.
-uint64_t fnv1a64(const void* data, size_t size, uint64_t h = 0xcbf29ce484222325ull);
-std::string hex64(uint64_t v);
+using kanana::fnv1a64;  // base/hash.h
+using kanana::hex64;
 
 }  // namespace kanana::posttrain

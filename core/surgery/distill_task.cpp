@@ -21,6 +21,7 @@
 
 #include "model/checkpoint.h"
 #include "surgery/distill_loss.h"
+#include "surgery/distill_spec.h"
 #include "tokenizer/tokenizer.h"
 #include "train/autocast.h"
 #include "train/losses.h"
@@ -32,13 +33,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using train::Recipe;
-
-struct DistillOptions {
-  fs::path teacher;
-  double temperature = 1.0;
-  double alpha = 0.0;
-  int64_t top_k = 0;
-};
 
 bool has_tokenizer(const fs::path& dir) {
   std::error_code ec;
@@ -172,41 +166,8 @@ class DistillTask final : public train::Task {
   train::PackedStream data_;
 };
 
-Status parse_distill_keys(const Json& json, const std::string& origin, const fs::path& base, Recipe& recipe) {
-  JsonReader rd(json, origin);
-  DistillOptions o;
-  if (!rd.has("teacher")) return rd.field_error("teacher", "is required (the teacher model's Hugging Face folder)");
-  KANANA_ASSIGN_OR_RETURN(std::string teacher, rd.get_string("teacher"));
-  if (teacher.empty()) return rd.field_error("teacher", "is empty");
-  o.teacher = fs::path(teacher).is_absolute() ? fs::path(teacher) : base / teacher;
-  std::error_code ec;
-  if (!fs::exists(o.teacher / "config.json", ec))
-    return rd.field_error("teacher", "names " + o.teacher.string() + ", which has no config.json");
-  if (rd.has("distill")) {
-    KANANA_ASSIGN_OR_RETURN(JsonReader d, rd.child("distill"));
-    KANANA_RETURN_IF_ERROR(d.check_no_unknown({"temperature", "alpha", "top_k"}));
-    Status err;
-    o.temperature = d.get_number_or("temperature", o.temperature, &err);
-    o.alpha = d.get_number_or("alpha", o.alpha, &err);
-    o.top_k = d.get_int_or("top_k", o.top_k, &err);
-    KANANA_RETURN_IF_ERROR(err);
-    if (!(o.temperature > 0) || !std::isfinite(o.temperature)) return d.field_error("temperature", "must be > 0");
-    if (!(o.alpha >= 0 && o.alpha <= 1)) return d.field_error("alpha", "must be in [0, 1]");
-    if (o.top_k < 0) return d.field_error("top_k", "must be >= 0 (0 = every logit)");
-  }
-  recipe.task_options = o;
-  return Status::ok();
-}
-
-const bool registered = train::register_task_type({
-    .name = "distill",
-    .summary = "logit distillation (forward KL, temperature, optional top-k and LM loss) from a teacher",
-    .uses_stages = true,
-    .keys = {"teacher", "distill"},
-    .parse = parse_distill_keys,
-    .create = [](const Recipe& r) -> Result<std::unique_ptr<train::Task>> {
-      return std::unique_ptr<train::Task>(new DistillTask(r));
-    },
+const bool distill_registered = train::register_task_factory("distill", [](const Recipe& r) -> Result<std::unique_ptr<train::Task>> {
+  return std::unique_ptr<train::Task>(new DistillTask(r));
 });
 
 }  // namespace

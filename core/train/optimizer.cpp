@@ -5,16 +5,6 @@
 
 namespace kanana::train {
 
-Result<WeightDecayMode> parse_weight_decay_mode(const std::string& name) {
-  if (name == "independent") return WeightDecayMode::kIndependent;
-  if (name == "coupled") return WeightDecayMode::kCoupled;
-  return invalid_argument("weight decay mode '" + name + "' is not one of: independent, coupled");
-}
-
-const char* weight_decay_mode_name(WeightDecayMode mode) {
-  return mode == WeightDecayMode::kIndependent ? "independent" : "coupled";
-}
-
 AdamW::AdamW(std::vector<std::pair<std::string, torch::Tensor>> params, AdamWOptions options)
     : params_(std::move(params)), options_(options) {
   torch::NoGradGuard no_grad;

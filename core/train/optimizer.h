@@ -21,23 +21,9 @@
 #include <vector>
 
 #include "base/status.h"
+#include "train/optimizer_options.h"
 
 namespace kanana::train {
-
-enum class WeightDecayMode { kIndependent, kCoupled };
-
-struct AdamWOptions {
-  double beta1 = 0.9;
-  double beta2 = 0.95;
-  double eps = 1e-8;
-  double weight_decay = 1e-4;
-  WeightDecayMode decay_mode = WeightDecayMode::kIndependent;
-  bool skip_1d_decay = true;   // no decay on norm weights and biases
-};
-
-// "independent" | "coupled"
-Result<WeightDecayMode> parse_weight_decay_mode(const std::string& name);
-const char* weight_decay_mode_name(WeightDecayMode mode);
 
 class AdamW {
  public:

@@ -69,13 +69,8 @@ class PretrainTask final : public Task {
   PackedStream data_;
 };
 
-const bool registered = register_task_type({
-    .name = "pretrain",
-    .summary = "causal-LM pre-training on packed token shards, staged mixtures",
-    .uses_stages = true,
-    .keys = {},
-    .parse = nullptr,
-    .create = [](const Recipe& r) -> Result<std::unique_ptr<Task>> { return std::unique_ptr<Task>(new PretrainTask(r)); },
+const bool pretrain_registered = register_task_factory("pretrain", [](const Recipe& r) -> Result<std::unique_ptr<Task>> {
+  return std::unique_ptr<Task>(new PretrainTask(r));
 });
 
 }  // namespace

@@ -2,9 +2,12 @@
 #include "train/recipe.h"
 
 #include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
 
-#include "shards/shard.h"
-#include "train/task.h"
+#include "base/hash.h"
 
 namespace kanana::train {
 namespace {
@@ -19,25 +22,73 @@ const std::vector<std::string> kCommonKeys = {"type", "name", "model", "seq_len"
                                               "seed", "optimizer", "grad_clip", "z_loss", "validation",
                                               "checkpoint", "runtime"};
 
+}  // namespace
+
+const OptionTable<Recipe>& recipe_option_fields() {
+  using R = Recipe;
+  static const OptionTable<R> fields = {
+      {.key = "name", .member = &R::name, .help = "run name (default: the recipe file's name)"},
+      {.key = "seq_len", .member = &R::seq_len, .help = "tokens per training row", .min = 1},
+      {.key = "micro_batch_size", .member = &R::micro_batch_size, .help = "rows per micro-batch, per rank", .min = 1},
+      {.key = "grad_accum", .member = &R::grad_accum, .help = "micro-batches per optimizer step", .min = 1},
+      {.key = "seed",
+       .member = CustomMember<R>{.set = [](R& r, const Json& v) -> std::string {
+                                   if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0))
+                                     return "must be an integer >= 0, got " + v.dump();
+                                   r.seed = v.get<uint64_t>();
+                                   return {};
+                                 },
+                                 .get = [](const R& r) -> Json { return r.seed; }},
+       .help = "seed of initialisation, data order and sampling"},
+      {.key = "grad_clip", .member = &R::grad_clip, .help = "total gradient norm limit", .min = 0,
+       .note = "0 = no clipping"},
+      {.key = "z_loss", .member = &R::z_loss, .help = "z-loss coefficient", .min = 0},
+  };
+  return fields;
+}
+
+const OptionTable<ValidationSpec>& validation_option_fields() {
+  using V = ValidationSpec;
+  static const OptionTable<V> fields = {
+      {.key = "interval", .member = &V::interval, .help = "steps between validations", .min = 0,
+       .note = "0 = only at the end"},
+      {.key = "batches", .member = &V::batches, .help = "micro-batches per validation", .min = 1},
+  };
+  return fields;
+}
+
+const OptionTable<CheckpointSpec>& checkpoint_option_fields() {
+  using C = CheckpointSpec;
+  static const OptionTable<C> fields = {
+      {.key = "interval", .member = &C::interval, .help = "steps between checkpoints", .min = 0,
+       .note = "0 = only at the end"},
+      {.key = "keep_last", .member = &C::keep_last, .help = "checkpoints kept (older ones are deleted)", .min = 1},
+  };
+  return fields;
+}
+
+const OptionTable<RuntimeSpec>& runtime_option_fields() {
+  using T = RuntimeSpec;
+  static const OptionTable<T> fields = {
+      {.key = "dtype", .member = &T::dtype, .help = "parameter dtype", .choices = {"float32", "bfloat16"}},
+      {.key = "autocast_bf16", .member = &T::autocast_bf16, .help = "bf16 autocast around the forward pass"},
+      {.key = "activation_checkpointing", .member = &T::activation_checkpointing,
+       .help = "recompute decoder layers in backward"},
+      {.key = "peak_tflops", .member = &T::peak_tflops, .help = "MFU denominator", .min = 0, .note = "0 = measure"},
+      {.key = "max_bad_steps", .member = &T::max_bad_steps, .help = "NaN/inf steps in a row before the run stops",
+       .min = 1},
+      {.key = "log_interval", .member = &T::log_interval, .help = "steps between metric lines", .min = 1},
+  };
+  return fields;
+}
+
+namespace {
+
 Status parse_common(const Json& json, const std::string& origin, const std::filesystem::path& base, bool uses_stages,
                     Recipe& r) {
   JsonReader rd(json, origin);
   Status err;
-  r.name = rd.get_string_or("name", "", &err);
-  r.seq_len = rd.get_int_or("seq_len", r.seq_len, &err);
-  r.micro_batch_size = rd.get_int_or("micro_batch_size", r.micro_batch_size, &err);
-  r.grad_accum = rd.get_int_or("grad_accum", r.grad_accum, &err);
-  const int64_t seed = rd.get_int_or("seed", int64_t(r.seed), &err);
-  r.grad_clip = rd.get_number_or("grad_clip", r.grad_clip, &err);
-  r.z_loss = rd.get_number_or("z_loss", r.z_loss, &err);
-  KANANA_RETURN_IF_ERROR(err);
-  if (r.seq_len < 1) return rd.field_error("seq_len", "must be >= 1");
-  if (r.micro_batch_size < 1) return rd.field_error("micro_batch_size", "must be >= 1");
-  if (r.grad_accum < 1) return rd.field_error("grad_accum", "must be >= 1");
-  if (seed < 0) return rd.field_error("seed", "must be >= 0");
-  r.seed = uint64_t(seed);
-  if (r.grad_clip < 0) return rd.field_error("grad_clip", "must be >= 0 (0 = no clipping)");
-  if (r.z_loss < 0) return rd.field_error("z_loss", "must be >= 0");
+  KANANA_RETURN_IF_ERROR(read_options(rd, recipe_option_fields(), r, base, /*reject_unknown=*/false));
 
   // model
   if (!rd.has("model")) return rd.field_error("model", "is required ({\"preset\": ...}, {\"config\": ...} or {\"init_from\": ...})");
@@ -52,25 +103,9 @@ Status parse_common(const Json& json, const std::string& origin, const std::file
   if (!config.empty()) r.model.config = resolve(base, config);
   if (!init.empty()) r.model.init_from = resolve(base, init);
 
-  // optimizer
   if (rd.has("optimizer")) {
     KANANA_ASSIGN_OR_RETURN(JsonReader o, rd.child("optimizer"));
-    KANANA_RETURN_IF_ERROR(o.check_no_unknown({"beta1", "beta2", "eps", "weight_decay", "weight_decay_mode", "skip_1d_decay"}));
-    auto& opt = r.optimizer;
-    opt.beta1 = o.get_number_or("beta1", opt.beta1, &err);
-    opt.beta2 = o.get_number_or("beta2", opt.beta2, &err);
-    opt.eps = o.get_number_or("eps", opt.eps, &err);
-    opt.weight_decay = o.get_number_or("weight_decay", opt.weight_decay, &err);
-    opt.skip_1d_decay = o.get_bool_or("skip_1d_decay", opt.skip_1d_decay, &err);
-    const std::string mode = o.get_string_or("weight_decay_mode", "independent", &err);
-    KANANA_RETURN_IF_ERROR(err);
-    auto parsed = parse_weight_decay_mode(mode);
-    if (!parsed) return o.field_error("weight_decay_mode", "is '" + mode + "'; expected independent or coupled");
-    opt.decay_mode = *parsed;
-    if (opt.beta1 < 0 || opt.beta1 >= 1) return o.field_error("beta1", "must be in [0, 1)");
-    if (opt.beta2 < 0 || opt.beta2 >= 1) return o.field_error("beta2", "must be in [0, 1)");
-    if (!(opt.eps > 0)) return o.field_error("eps", "must be > 0");
-    if (opt.weight_decay < 0 || opt.weight_decay >= 1) return o.field_error("weight_decay", "must be in [0, 1)");
+    KANANA_RETURN_IF_ERROR(read_options(o, adamw_option_fields(), r.optimizer, base));
   }
 
   if (uses_stages) {
@@ -96,9 +131,7 @@ Status parse_common(const Json& json, const std::string& origin, const std::file
 
   if (rd.has("validation")) {
     KANANA_ASSIGN_OR_RETURN(JsonReader v, rd.child("validation"));
-    KANANA_RETURN_IF_ERROR(v.check_no_unknown({"path", "paths", "interval", "batches"}));
-    r.validation.interval = v.get_int_or("interval", 0, &err);
-    r.validation.batches = v.get_int_or("batches", r.validation.batches, &err);
+    KANANA_RETURN_IF_ERROR(read_options(v, validation_option_fields(), r.validation, base, true, {"path", "paths"}));
     const std::string p = v.get_string_or("path", "", &err);
     KANANA_RETURN_IF_ERROR(err);
     if (!p.empty()) r.validation.packs.push_back(resolve(base, p));
@@ -110,8 +143,6 @@ Status parse_common(const Json& json, const std::string& origin, const std::file
         r.validation.packs.push_back(resolve(base, e.get<std::string>()));
       }
     }
-    if (r.validation.interval < 0) return v.field_error("interval", "must be >= 0");
-    if (r.validation.batches < 1) return v.field_error("batches", "must be >= 1");
   }
   if (r.validation.packs.empty() && uses_stages) {
     for (const auto& s : r.stages.front().sources) {
@@ -123,41 +154,59 @@ Status parse_common(const Json& json, const std::string& origin, const std::file
 
   if (rd.has("checkpoint")) {
     KANANA_ASSIGN_OR_RETURN(JsonReader c, rd.child("checkpoint"));
-    KANANA_RETURN_IF_ERROR(c.check_no_unknown({"interval", "keep_last"}));
-    r.checkpoint.interval = c.get_int_or("interval", 0, &err);
-    r.checkpoint.keep_last = c.get_int_or("keep_last", r.checkpoint.keep_last, &err);
-    KANANA_RETURN_IF_ERROR(err);
-    if (r.checkpoint.interval < 0) return c.field_error("interval", "must be >= 0");
-    if (r.checkpoint.keep_last < 1) return c.field_error("keep_last", "must be >= 1");
+    KANANA_RETURN_IF_ERROR(read_options(c, checkpoint_option_fields(), r.checkpoint, base));
   }
-
   if (rd.has("runtime")) {
     KANANA_ASSIGN_OR_RETURN(JsonReader t, rd.child("runtime"));
-    KANANA_RETURN_IF_ERROR(t.check_no_unknown({"dtype", "autocast_bf16", "activation_checkpointing", "peak_tflops",
-                                                      "max_bad_steps", "log_interval"}));
-    auto& rt = r.runtime;
-    rt.dtype = t.get_string_or("dtype", rt.dtype, &err);
-    rt.autocast_bf16 = t.get_bool_or("autocast_bf16", rt.autocast_bf16, &err);
-    rt.activation_checkpointing = t.get_bool_or("activation_checkpointing", rt.activation_checkpointing, &err);
-    rt.peak_tflops = t.get_number_or("peak_tflops", rt.peak_tflops, &err);
-    rt.max_bad_steps = t.get_int_or("max_bad_steps", rt.max_bad_steps, &err);
-    rt.log_interval = t.get_int_or("log_interval", rt.log_interval, &err);
-    KANANA_RETURN_IF_ERROR(err);
-    if (rt.dtype != "float32" && rt.dtype != "bfloat16")
-      return t.field_error("dtype", "is '" + rt.dtype + "'; expected float32 or bfloat16");
-    if (rt.peak_tflops < 0) return t.field_error("peak_tflops", "must be >= 0 (0 = measure)");
-    if (rt.max_bad_steps < 1) return t.field_error("max_bad_steps", "must be >= 1");
-    if (rt.log_interval < 1) return t.field_error("log_interval", "must be >= 1");
+    KANANA_RETURN_IF_ERROR(read_options(t, runtime_option_fields(), r.runtime, base));
   }
   return Status::ok();
 }
 
 }  // namespace
 
+namespace {
+
+struct ExtraTypes {
+  std::mutex mutex;
+  std::map<std::string, std::unique_ptr<RecipeType>> types;  // stable addresses
+};
+
+ExtraTypes& extra_types() {
+  static ExtraTypes r;  // function-local: safe from static registrars in any library
+  return r;
+}
+
+}  // namespace
+
+bool register_recipe_type(RecipeType type) {
+  auto& r = extra_types();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  const std::string name = type.name;
+  r.types[name] = std::make_unique<RecipeType>(std::move(type));
+  return true;
+}
+
+const RecipeType* find_recipe_type(const std::string& name) {
+  {
+    auto& r = extra_types();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    if (auto it = r.types.find(name); it != r.types.end()) return it->second.get();
+  }
+  for (const RecipeType& t : recipe_type_table())
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
 std::vector<std::string> recipe_types() {
-  std::vector<std::string> names;
-  for (const TaskType* t : task_types()) names.push_back(t->name);
-  return names;
+  std::set<std::string> names;
+  for (const RecipeType& t : recipe_type_table()) names.insert(t.name);
+  {
+    auto& r = extra_types();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    for (const auto& [name, type] : r.types) names.insert(name);
+  }
+  return {names.begin(), names.end()};
 }
 
 Result<Recipe> parse_recipe(const Json& json, const std::string& origin, const std::filesystem::path& base_dir) {
@@ -168,8 +217,8 @@ Result<Recipe> parse_recipe(const Json& json, const std::string& origin, const s
   for (const auto& t : recipe_types()) known += (known.empty() ? "" : ", ") + t;
   if (!rd.has("type")) return rd.field_error("type", "is required (one of: " + known + ")");
   KANANA_ASSIGN_OR_RETURN(r.type, rd.get_string("type"));
-  const TaskType* type = find_task_type(r.type);
-  if (!type) return rd.field_error("type", "is '" + r.type + "'; this build trains: " + known);
+  const RecipeType* type = find_recipe_type(r.type);
+  if (!type) return rd.field_error("type", "is '" + r.type + "'; recipe types: " + known);
   std::vector<std::string> allowed = kCommonKeys;
   allowed.push_back(type->uses_stages ? "stages" : "schedule");
   allowed.insert(allowed.end(), type->keys.begin(), type->keys.end());
@@ -179,17 +228,57 @@ Result<Recipe> parse_recipe(const Json& json, const std::string& origin, const s
   }
   KANANA_RETURN_IF_ERROR(parse_common(json, origin, base_dir, type->uses_stages, r));
   if (type->parse) KANANA_RETURN_IF_ERROR(type->parse(json, origin, base_dir, r));
-  const std::string canonical = json.dump();
-  r.hash = shards::hex64(shards::fnv1a64(canonical.data(), canonical.size()));
   r.json = json;
+  const std::string canonical = resolved_recipe_json(r).dump();
+  r.hash = hex64(fnv1a64(canonical));
   return r;
 }
 
 Result<Recipe> read_recipe(const std::filesystem::path& file) {
   KANANA_ASSIGN_OR_RETURN(Json json, read_json_file(file));
-  KANANA_ASSIGN_OR_RETURN(Recipe r, parse_recipe(json, file.string(), file.parent_path()));
+  std::error_code ec;
+  std::filesystem::path base = std::filesystem::absolute(file, ec).parent_path();
+  if (ec) base = file.parent_path();
+  KANANA_ASSIGN_OR_RETURN(Recipe r, parse_recipe(json, file.string(), base));
   r.file = file;
   return r;
+}
+
+Json resolved_recipe_json(const Recipe& r) {
+  Json j = options_to_json(r, recipe_option_fields());
+  j["type"] = r.type;
+  if (!r.model.preset.empty()) j["model"] = {{"preset", r.model.preset}};
+  if (!r.model.config.empty()) j["model"] = {{"config", r.model.config.string()}};
+  if (!r.model.init_from.empty()) j["model"] = {{"init_from", r.model.init_from.string()}};
+  j["optimizer"] = options_to_json(r.optimizer, adamw_option_fields());
+  const RecipeType* type = find_recipe_type(r.type);
+  if (type && type->uses_stages) {
+    Json stages = Json::array();
+    for (size_t i = 0; i < r.stages.size(); ++i) {
+      const auto& st = r.stages[i];
+      Json sources = Json::array();
+      for (const auto& src : st.sources)
+        sources.push_back({{"name", src.name}, {"path", src.path.string()}, {"weight", src.weight}});
+      Json stage = {{"name", st.name}, {"token_budget", st.token_budget}, {"sources", sources}};
+      if (i < r.schedules.size()) stage["schedule"] = lr_schedule_to_json(r.schedules[i]);
+      stages.push_back(std::move(stage));
+    }
+    j["stages"] = std::move(stages);
+  } else if (!r.schedules.empty()) {
+    j["schedule"] = lr_schedule_to_json(r.schedules.front());
+  }
+  Json validation = options_to_json(r.validation, validation_option_fields());
+  Json paths = Json::array();
+  for (const auto& p : r.validation.packs) paths.push_back(p.string());
+  validation["paths"] = std::move(paths);
+  j["validation"] = std::move(validation);
+  j["checkpoint"] = options_to_json(r.checkpoint, checkpoint_option_fields());
+  j["runtime"] = options_to_json(r.runtime, runtime_option_fields());
+  if (type && type->to_json) {
+    const Json own = type->to_json(r);  // named: items() must not outlive it
+    for (const auto& [key, value] : own.items()) j[key] = value;
+  }
+  return j;
 }
 
 }  // namespace kanana::train

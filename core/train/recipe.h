@@ -21,20 +21,27 @@
 //               "max_bad_steps": 5, "log_interval": 1}
 // }
 // Paths are relative to the recipe file. Every error names the file and the field.
+//
+// Torch-free (library kanana_train_spec): the GUI's recipe check, the CLI and the trainer
+// parse recipes with the same code. Each type's own keys are parsed by its spec
+// (recipe_types.cpp lists them: posttrain/posttrain_spec.h, surgery/distill_spec.h,
+// embed/contrastive_spec.h); its Torch task registers separately (train/task.h).
 #pragma once
 
 #include <any>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/json.h"
+#include "base/options.h"
 #include "base/status.h"
 #include "shards/mixture.h"
 #include "train/lr_schedule.h"
-#include "train/optimizer.h"
+#include "train/optimizer_options.h"
 
 namespace kanana::train {
 
@@ -81,15 +88,48 @@ struct Recipe {
   ValidationSpec validation;
   CheckpointSpec checkpoint;
   RuntimeSpec runtime;
-  std::string hash;                // fnv1a64 of the canonical JSON (stored in checkpoints)
+  std::string hash;                // fnv1a64 of the resolved recipe's canonical JSON (stored in checkpoints)
   Json json;                       // the recipe as read
   std::any task_options;           // what the type's parser read from its own keys (task.h)
 };
 
-// Types registered in this process (task.h); anything else is an error naming field 'type'.
-std::vector<std::string> recipe_types();
+// A recipe type as the parser knows it (no LibTorch): its keys and how to read and write them.
+struct RecipeType {
+  std::string name;
+  std::string summary;
+  bool uses_stages = false;        // "stages" (pretrain, distill) or one top-level "schedule"
+  std::vector<std::string> keys;   // the type's own top-level keys (others are rejected)
+  // Reads the type's keys into recipe.task_options (origin names the file in errors, base
+  // resolves relative paths). Empty when the type has no keys of its own.
+  std::function<Status(const Json& json, const std::string& origin, const std::filesystem::path& base, Recipe& recipe)> parse;
+  // The type's keys, every default filled in and paths absolute (for the resolved recipe).
+  std::function<Json(const Recipe& recipe)> to_json;
+};
+
+// The project's recipe types, sorted by name (recipe_types.cpp).
+const std::vector<RecipeType>& recipe_type_table();
+// Adds a type defined elsewhere (a test, an extension) to those (returns true so it can
+// initialise a static); a type of the same name is replaced.
+bool register_recipe_type(RecipeType type);
+// A type of the table or registered; anything else is an error naming 'type'.
+const RecipeType* find_recipe_type(const std::string& name);
+std::vector<std::string> recipe_types();  // sorted
+
+// The top-level scalar keys (name, seq_len, micro_batch_size, grad_accum, seed, grad_clip,
+// z_loss) and the "validation", "checkpoint" and "runtime" blocks: one table each.
+const OptionTable<Recipe>& recipe_option_fields();
+const OptionTable<ValidationSpec>& validation_option_fields();
+const OptionTable<CheckpointSpec>& checkpoint_option_fields();
+const OptionTable<RuntimeSpec>& runtime_option_fields();
 
 Result<Recipe> parse_recipe(const Json& json, const std::string& origin, const std::filesystem::path& base_dir);
+// Relative paths in the file resolve against its folder, made absolute.
 Result<Recipe> read_recipe(const std::filesystem::path& file);
+
+// The recipe as the run uses it: every key of its type with defaults filled in and every path
+// absolute. Parsing it gives the same recipe (and hash), so `kanana train --recipe
+// RUN/resolved_recipe.json` reproduces a run; the trainer writes it into every run folder.
+Json resolved_recipe_json(const Recipe& recipe);
+inline constexpr const char* kResolvedRecipeFileName = "resolved_recipe.json";
 
 }  // namespace kanana::train

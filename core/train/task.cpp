@@ -12,7 +12,7 @@ namespace {
 
 struct Registry {
   std::mutex mutex;
-  std::map<std::string, TaskType> types;
+  std::map<std::string, TaskFactory> factories;
 };
 
 Registry& registry() {
@@ -22,34 +22,23 @@ Registry& registry() {
 
 }  // namespace
 
-bool register_task_type(TaskType type) {
+bool register_task_factory(const std::string& type, TaskFactory create) {
   auto& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
-  std::string name = type.name;
-  r.types[name] = std::move(type);
+  r.factories[type] = std::move(create);
   return true;
 }
 
-const TaskType* find_task_type(const std::string& name) {
-  auto& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  auto it = r.types.find(name);
-  return it == r.types.end() ? nullptr : &it->second;
-}
-
-std::vector<const TaskType*> task_types() {
-  auto& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  std::vector<const TaskType*> out;
-  for (const auto& [name, type] : r.types) out.push_back(&type);
-  return out;
-}
-
 Result<std::unique_ptr<Task>> create_task(const Recipe& recipe) {
-  const TaskType* type = find_task_type(recipe.type);
-  if (!type || !type->create)
-    return invalid_argument("recipe type '" + recipe.type + "' is not available in this build");
-  return type->create(recipe);
+  TaskFactory create;
+  {
+    auto& r = registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    auto it = r.factories.find(recipe.type);
+    if (it != r.factories.end()) create = it->second;
+  }
+  if (!create) return invalid_argument("recipe type '" + recipe.type + "' is not available in this build");
+  return create(recipe);
 }
 
 Result<model::LlamaForCausalLM> build_recipe_model(const Recipe& recipe, torch::ScalarType dtype, torch::Device device) {

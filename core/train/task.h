@@ -5,13 +5,11 @@
 // its model(s), the order of its data (with a JSON cursor so resume continues exactly) and
 // the loss of one micro-batch.
 //
-// A recipe type registers itself from its own library with a static registrar:
+// A recipe type's keys, defaults and parser are its Torch-free spec (recipe.h,
+// recipe_type_table()); its task registers itself from its own library with a static registrar:
 //
-//   namespace { const bool registered = kanana::train::register_task_type({
-//       .name = "distill", .summary = "logit distillation from a teacher",
-//       .keys = {"teacher", "distill"},   // top-level recipe keys the type adds
-//       .parse = parse_distill_keys,     // fills recipe.task_options (std::any)
-//       .create = [](const Recipe& r) -> Result<std::unique_ptr<Task>> { ... }}); }
+//   namespace { const bool registered = kanana::train::register_task_factory(
+//       "distill", [](const Recipe& r) -> Result<std::unique_ptr<Task>> { ... }); }
 //
 // so `kanana train --recipe FILE` runs it without an edit to the trainer or the CLI (the
 // `kanana` executable links every core library without --as-needed).
@@ -112,22 +110,11 @@ class Task {
   virtual Status restore(const Json& cursor) = 0;
 };
 
-struct TaskType {
-  std::string name;
-  std::string summary;
-  bool uses_stages = false;
-  std::vector<std::string> keys;  // the type's own top-level keys (others are rejected)
-  // Reads the type's keys (origin = file name for errors, base = folder for relative paths)
-  // into recipe.task_options. May be empty when the type has no keys of its own.
-  std::function<Status(const Json& json, const std::string& origin, const std::filesystem::path& base, Recipe& recipe)> parse;
-  std::function<Result<std::unique_ptr<Task>>(const Recipe& recipe)> create;
-};
-
-// Registers a type (returns true so it can initialise a static). A second registration of
-// the same name replaces the first.
-bool register_task_type(TaskType type);
-const TaskType* find_task_type(const std::string& name);
-std::vector<const TaskType*> task_types();  // sorted by name
+// The Torch side of a recipe type (its keys and parser are in recipe_type_table(), recipe.h).
+using TaskFactory = std::function<Result<std::unique_ptr<Task>>(const Recipe& recipe)>;
+// Registers the task of a recipe type (returns true so it can initialise a static). A second
+// registration of the same name replaces the first.
+bool register_task_factory(const std::string& type, TaskFactory create);
 
 // Builds the task for a parsed recipe.
 Result<std::unique_ptr<Task>> create_task(const Recipe& recipe);

@@ -122,6 +122,12 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
       return fail(failed_precondition(options.run_dir.string() + " already has checkpoints (" +
                                       existing.front().filename().string() + "); pass --resume or use a new run folder"));
     }
+    // The recipe as this run uses it (defaults filled in, paths absolute): `kanana train
+    // --recipe <run>/resolved_recipe.json` reproduces the run.
+    if (lead) {
+      Status written = write_json_file(options.run_dir / kResolvedRecipeFileName, resolved_recipe_json(recipe));
+      if (!written.is_ok()) return fail(written);
+    }
 
     const double peak = recipe.runtime.peak_tflops > 0 ? recipe.runtime.peak_tflops * 1e12 : measure_gemm_flops();
     say("info", "task '" + recipe.type + "': " + std::to_string(int64_t(flops_per_token)) + " FLOP/token; peak " +

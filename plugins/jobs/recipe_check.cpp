@@ -1,4 +1,4 @@
-// See recipe_check.h. The only plugin source that includes a Torch header (through recipe.h).
+// See recipe_check.h.
 #include "train/recipe.h"
 
 #include <filesystem>

@@ -1,13 +1,16 @@
 // See surgery_files.h.
 #include "surgery_files.h"
 
-#include <QCoreApplication>
 #include <QDateTime>
 #include <QDir>
 #include <QFileInfo>
 
 #include <algorithm>
 #include <filesystem>
+
+#include "sdk/install_paths.h"
+#include "surgery/distill_spec.h"
+#include "train/recipe.h"
 
 namespace kanana::surgeryplugin {
 namespace {
@@ -132,33 +135,40 @@ Result<Json> pipelineSpecJson(const PipelineSettings& s) {
     sources.push_back({{"name", QFileInfo(p).fileName().toStdString()}, {"path", abs(p)}, {"weight", 1.0}});
   Json val = Json::array();
   for (const QString& p : s.trainPacks) val.push_back(abs(p));
-  Json distill = {{"seq_len", s.seqLen},
-                  {"micro_batch_size", s.microBatch},
-                  {"grad_accum", 1},
-                  {"seed", 1234},
-                  {"optimizer", {{"beta1", 0.9}, {"beta2", 0.95}, {"weight_decay", 1e-4}, {"weight_decay_mode", "independent"}}},
-                  {"grad_clip", 1.0},
-                  {"distill", {{"temperature", s.temperature}, {"alpha", s.alpha}, {"top_k", s.topK}}},
-                  {"stages", Json::array({Json{{"name", "distill"},
-                                               {"token_budget", s.tokenBudget},
-                                               {"sources", sources},
-                                               {"schedule", {{"kind", "cosine"}, {"peak_lr", s.peakLr}, {"warmup_steps", 10},
-                                                             {"min_lr_ratio", 0.1}}}}})},
-                  {"validation", {{"paths", val}, {"interval", s.validationInterval}, {"batches", 8}}},
-                  {"checkpoint", {{"interval", 0}, {"keep_last", 1}}},
-                  {"runtime", {{"dtype", "float32"}, {"log_interval", 1}}}};
+  // The distillation recipe's keys from the recipe layer's own structs and field tables: only
+  // the page's settings are set here, every other value is the recipe default.
+  train::Recipe recipe;
+  recipe.seq_len = s.seqLen;
+  recipe.micro_batch_size = s.microBatch;
+  Json distill = options_to_json(recipe, train::recipe_option_fields());
+  distill.erase("name");  // the pipeline names its runs
+  distill["optimizer"] = options_to_json(recipe.optimizer, train::adamw_option_fields());
+  surgery::DistillOptions d;
+  d.temperature = s.temperature;
+  d.alpha = s.alpha;
+  d.top_k = s.topK;
+  distill["distill"] = options_to_json(d, surgery::distill_option_fields());
+  train::LrSchedule schedule;
+  schedule.kind = "cosine";
+  schedule.peak_lr = s.peakLr;
+  schedule.warmup_steps = 10;
+  distill["stages"] = Json::array({Json{{"name", "distill"}, {"token_budget", s.tokenBudget}, {"sources", sources},
+                                        {"schedule", train::lr_schedule_to_json(schedule)}}});
+  train::ValidationSpec validation;
+  validation.interval = s.validationInterval;
+  validation.batches = 8;
+  distill["validation"] = options_to_json(validation, train::validation_option_fields());
+  distill["validation"]["paths"] = val;
+  train::CheckpointSpec checkpoint;
+  checkpoint.keep_last = 1;  // the pipeline keeps the final student only
+  distill["checkpoint"] = options_to_json(checkpoint, train::checkpoint_option_fields());
+  train::RuntimeSpec runtime;
+  runtime.log_interval = 1;
+  distill["runtime"] = options_to_json(runtime, train::runtime_option_fields());
   return Json{{"teacher", abs(s.teacher)}, {"target", surgery::target_shape_to_json(s.target)}, {"prune", prune},
               {"distill", distill}};
 }
 
-QString kananaBinary() {
-  if (QCoreApplication::instance()) {
-    const QString dir = QCoreApplication::applicationDirPath();
-    for (const QString& c : {dir + QStringLiteral("/kanana"), dir + QStringLiteral("/../bin/kanana")})
-      if (QFileInfo(c).isExecutable()) return QFileInfo(c).canonicalFilePath();
-  }
-  if (qEnvironmentVariableIsSet("KANANA_BINARY")) return qEnvironmentVariable("KANANA_BINARY");
-  return QStringLiteral("kanana");
-}
+QString kananaBinary() { return gui::kananaBinary(); }
 
 }  // namespace kanana::surgeryplugin

@@ -77,6 +77,12 @@ class TestPosttrainCli : public QObject {
     auto beta = test::run_kanana({"posttrain", "eval-prefs", "--model", s(root_ / "m"), "--data", s(root_ / "prefs.jsonl"),
                                   "--beta", "0"});
     QCOMPARE(beta.code, 2);
+    QVERIFY2(beta.err.contains("--beta must be > 0"), qPrintable(beta.err));
+    // The flags and their --help defaults come from the options' field table.
+    auto help = test::run_kanana({"posttrain", "eval-prefs", "--help"});
+    QCOMPARE(help.code, 0);
+    QVERIFY2(help.out.contains("--beta") && help.out.contains("0.1") && help.out.contains("--max-prompt-length"),
+             qPrintable(help.out));
     auto score = test::run_kanana({"posttrain", "score", "--reward-model", s(root_ / "m"), "--prompt", "q", "--candidate", "a"});
     QCOMPARE(score.code, 1);
     QVERIFY2(score.err.contains("not a reward model"), qPrintable(score.err));

@@ -79,7 +79,8 @@ class CopyTask final : public Task {
   int64_t step_ = 0;
 };
 
-const bool registered = register_task_type({
+// A recipe type defined outside the project's list: its spec and its task register separately.
+const bool registered = register_recipe_type({
     .name = "test-copy",
     .summary = "test task",
     .uses_stages = false,
@@ -97,8 +98,10 @@ const bool registered = register_task_type({
       r.task_options = o;
       return Status::ok();
     },
-    .create = [](const Recipe& r) -> Result<std::unique_ptr<Task>> { return std::unique_ptr<Task>(new CopyTask(r)); },
+    .to_json = [](const Recipe& r) -> Json { return {{"copy", {{"steps", std::any_cast<CopyOptions>(r.task_options).steps}}}}; },
 });
+const bool task_registered = register_task_factory(
+    "test-copy", [](const Recipe& r) -> Result<std::unique_ptr<Task>> { return std::unique_ptr<Task>(new CopyTask(r)); });
 
 Json recipe_json(int steps) {
   return {{"type", "test-copy"}, {"model", {{"preset", "debug"}}}, {"seq_len", 8}, {"micro_batch_size", 2},
@@ -121,7 +124,7 @@ class TestTaskApi : public QObject {
     auto types = recipe_types();
     QVERIFY(std::find(types.begin(), types.end(), "pretrain") != types.end());
     QVERIFY(std::find(types.begin(), types.end(), "test-copy") != types.end());
-    QVERIFY(find_task_type("pretrain")->uses_stages);
+    QVERIFY(find_recipe_type("pretrain")->uses_stages);
   }
 
   void parseErrorsNameTheField() {

@@ -12,6 +12,8 @@
 #include "base/files.h"
 #include "base/json.h"
 #include "cli/registry.h"
+#include "cli/option_flags.h"
+#include "cli/sampling_args.h"
 #include "posttrain/chat_data.h"
 #include "posttrain/evaluate.h"
 #include "posttrain/reward_head.h"
@@ -23,30 +25,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int threads_from(const Args& a) {
-  int threads = static_cast<int>(std::thread::hardware_concurrency());
-  if (a.has("threads") && !a.get("threads").empty()) {
-    auto t = a.get_int("threads");
-    if (t.is_ok() && *t > 0) threads = static_cast<int>(*t);
-  }
-  return std::max(1, threads);
-}
-
 int run_eval_prefs(const Args& a, Context& ctx) {
   posttrain::PreferenceEvalOptions o;
-  auto beta = a.get_double("beta");
-  auto max_len = a.get_int("max-length");
-  auto batch = a.get_int("batch-size");
-  for (const Status* s : {&beta.status(), &max_len.status(), &batch.status()})
-    if (!s->is_ok()) return report_error(*s, true);
-  if (!(*beta > 0)) return report_error(invalid_argument("--beta must be > 0"), true);
-  o.beta = *beta;
-  o.max_length = *max_len;
-  o.batch_size = *batch;
-  o.tokenizer = a.get("tokenizer");
-  o.chat_template = a.get("chat-template");
-  o.raw = a.flag("raw");
-  o.threads = threads_from(a);
+  if (Status s = read_option_flags(a, posttrain::preference_eval_fields(), o); !s.is_ok()) return report_error(s, true);
+  auto threads = parse_threads(a);
+  if (!threads.is_ok()) return report_error(threads.status(), true);
+  o.threads = *threads;
   std::optional<fs::path> reference;
   if (a.has("reference") && !a.get("reference").empty()) reference = fs::path(a.get("reference"));
   auto ev = posttrain::evaluate_preferences(a.get("data"), a.get("model"), reference, o, ctx.cancel);
@@ -80,7 +64,9 @@ int run_eval_prefs(const Args& a, Context& ctx) {
 }
 
 int run_score(const Args& a, Context& ctx) {
-  torch::set_num_threads(threads_from(a));
+  auto threads = parse_threads(a);
+  if (!threads.is_ok()) return report_error(threads.status(), true);
+  torch::set_num_threads(*threads);
   const bool pairs = a.has("data") && !a.get("data").empty();
   const auto candidates = a.get_all("candidate");
   if (pairs == (a.has("prompt") && !a.get("prompt").empty()))
@@ -161,17 +147,12 @@ KANANA_COMMAND(posttrain_eval_prefs) {
               "has the higher per-token log-probability, and with --reference the share whose DPO implicit reward\n"
               "beta*(log pi - log pi_ref) is higher for the chosen reply, the mean margin and the DPO loss.\n"
               "The tokenizer comes from --tokenizer, the model folder, or its run folder's tokenizer/.",
-          .options = {{.name = "model", .value_name = "DIR", .help = "model folder (Hugging Face layout)", .required = true, .short_name = 'm'},
-                      {.name = "data", .value_name = "FILE", .help = "preference JSONL", .required = true},
-                      {.name = "reference", .value_name = "DIR", .help = "reference model the rewards are measured against"},
-                      {.name = "beta", .value_name = "B", .help = "DPO beta for the implicit rewards", .default_value = "0.1"},
-                      {.name = "tokenizer", .value_name = "PATH", .help = "tokenizer file or folder"},
-                      {.name = "chat-template", .value_name = "NAME", .help = "auto | chatml | llama3", .default_value = "auto"},
-                      {.name = "raw", .help = "TRL standard text without a chat template"},
-                      {.name = "max-length", .value_name = "N", .help = "prompt + reply tokens", .default_value = "512"},
-                      {.name = "batch-size", .value_name = "N", .help = "pairs per forward pass", .default_value = "8"},
-                      {.name = "json", .value_name = "FILE", .help = "also write the summary as JSON"},
-                      {.name = "threads", .value_name = "N", .help = "intra-op threads (default: all cores)", .env = "KANANA_THREADS"}},
+          .options = concat({{.name = "model", .value_name = "DIR", .help = "model folder (Hugging Face layout)", .required = true, .short_name = 'm'},
+                             {.name = "data", .value_name = "FILE", .help = "preference JSONL", .required = true},
+                             {.name = "reference", .value_name = "DIR", .help = "reference model the rewards are measured against"}},
+                            option_flags(posttrain::preference_eval_fields()),
+                            std::vector<OptionSpec>{{.name = "json", .value_name = "FILE", .help = "also write the summary as JSON"},
+                                                    threads_option()}),
           .run = run_eval_prefs};
 }
 
@@ -186,7 +167,7 @@ KANANA_COMMAND(posttrain_score) {
                       {.name = "candidate", .value_name = "TEXT", .help = "candidate reply (repeatable)", .repeated = true},
                       {.name = "data", .value_name = "FILE", .help = "preference JSONL to measure accuracy on"},
                       {.name = "tokenizer", .value_name = "PATH", .help = "tokenizer file or folder"},
-                      {.name = "threads", .value_name = "N", .help = "intra-op threads (default: all cores)", .env = "KANANA_THREADS"}},
+                      threads_option()},
           .run = run_score};
 }
 

@@ -1,0 +1,193 @@
+// The Torch-free recipe layer (kanana_train_spec; this executable links no LibTorch): option
+// tables read JSON with typed values, ranges and unknown-key errors naming the file and field,
+// and write the resolved block; every shipped recipe parses, and its resolved form parses back
+// to the same recipe and hash; errors of the common blocks and of each type's block name the field.
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+
+#include "base/files.h"
+#include "base/json.h"
+#include "base/options.h"
+#include "posttrain/posttrain_spec.h"
+#include "surgery/distill_spec.h"
+#include "train/recipe.h"
+
+using namespace kanana;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Knobs {
+  double ratio = 0.5;
+  int64_t count = 3;
+  bool on = true;
+  std::string mode = "fast";
+  fs::path file;
+  std::vector<fs::path> files;
+};
+
+const OptionTable<Knobs>& knob_fields() {
+  static const OptionTable<Knobs> t = {
+      {.key = "ratio", .member = &Knobs::ratio, .help = "a share", .min = 0, .max = 1, .min_open = true},
+      {.key = "count", .member = &Knobs::count, .help = "how many", .min = 1, .note = "at least one"},
+      {.key = "on", .member = &Knobs::on, .help = "switch"},
+      {.key = "mode", .member = &Knobs::mode, .help = "speed", .choices = {"fast", "slow"}},
+      {.key = "file", .member = &Knobs::file, .help = "a file"},
+      {.key = "files", .member = &Knobs::files, .help = "files"},
+  };
+  return t;
+}
+
+std::string read_error(const Json& block) {
+  Knobs k;
+  Status s = read_options(JsonReader(block, "k.json", "knobs"), knob_fields(), k, "/base");
+  return s.is_ok() ? std::string() : s.message();
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+class TestRecipeSpec : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+
+ private Q_SLOTS:
+  void optionTablesKeepDefaultsAndResolvePaths() {
+    Knobs k;
+    QVERIFY(read_options(JsonReader(Json::object(), "k.json"), knob_fields(), k, "/base").is_ok());
+    QCOMPARE(k.ratio, 0.5);
+    QCOMPARE(k.count, int64_t(3));
+    QCOMPARE(k.mode, std::string("fast"));
+    Json in = {{"ratio", 1.0}, {"count", 7}, {"on", false}, {"mode", "slow"}, {"file", "data/x.jsonl"},
+               {"files", {"a", "/abs/b"}}};
+    QVERIFY(read_options(JsonReader(in, "k.json"), knob_fields(), k, "/base").is_ok());
+    QCOMPARE(k.ratio, 1.0);
+    QCOMPARE(k.count, int64_t(7));
+    QVERIFY(!k.on);
+    QCOMPARE(k.file, fs::path("/base/data/x.jsonl"));
+    QCOMPARE(k.files, (std::vector<fs::path>{"/base/a", "/abs/b"}));
+    // The resolved block has every field; reading it back gives the same struct.
+    const Json out = options_to_json(k, knob_fields());
+    QCOMPARE(out.size(), knob_fields().size());
+    Knobs again;
+    QVERIFY(read_options(JsonReader(out, "k.json"), knob_fields(), again, "/elsewhere").is_ok());
+    QCOMPARE(options_to_json(again, knob_fields()), out);
+  }
+
+  void optionTableErrorsNameTheFieldAndTheRule() {
+    QCOMPARE(read_error({{"ratio", 0}}), std::string("k.json: field 'knobs.ratio' must be in (0, 1], got 0"));
+    QCOMPARE(read_error({{"count", 0}}), std::string("k.json: field 'knobs.count' must be >= 1 (at least one), got 0"));
+    QVERIFY2(contains(read_error({{"ratio", "half"}}), "field 'knobs.ratio' must be a number"), read_error({{"ratio", "half"}}).c_str());
+    QVERIFY(contains(read_error({{"count", 2.5}}), "field 'knobs.count'"));
+    QVERIFY(contains(read_error({{"on", 1}}), "field 'knobs.on' must be true or false"));
+    QCOMPARE(read_error({{"mode", "warp"}}), std::string("k.json: field 'knobs.mode' is 'warp'; expected fast or slow"));
+    const std::string unknown = read_error({{"cuont", 2}});
+    QVERIFY2(contains(unknown, "field 'knobs.cuont' is not a known field") && contains(unknown, "count"), unknown.c_str());
+    QVERIFY(contains(read_error({{"file", ""}}), "field 'knobs.file' is empty"));
+    QVERIFY(contains(read_error({{"files", {1}}}), "field 'knobs.files' must be a string or an array of strings"));
+  }
+
+  void everyRecipeTypeIsKnownWithoutLibTorch() {
+    const auto types = train::recipe_types();
+    for (const char* t : {"contrastive", "distill", "dpo", "pretrain", "reward", "sft"})
+      QVERIFY2(std::find(types.begin(), types.end(), t) != types.end(), t);
+    QVERIFY(train::find_recipe_type("distill")->uses_stages);
+    QVERIFY(!train::find_recipe_type("sft")->uses_stages);
+  }
+
+  void everyShippedRecipeRoundTripsThroughItsResolvedForm() {
+    const fs::path src = fs::path(qEnvironmentVariable("KANANA_SOURCE_DIR").toStdString()) / "resources/recipes/train";
+    const fs::path dir = fs::path(tmp_.path().toStdString()) / "recipes";
+    fs::create_directories(dir / "models/teacher");
+    std::ofstream(dir / "models/teacher/config.json") << "{}";
+    int parsed = 0;
+    for (const auto& e : fs::directory_iterator(src)) {
+      if (e.path().extension() != ".json") continue;
+      auto json = read_json_file(e.path());
+      QVERIFY(json.is_ok());
+      if (!json->contains("type")) continue;  // model configs
+      fs::copy_file(e.path(), dir / e.path().filename(), fs::copy_options::overwrite_existing);
+      auto recipe = train::read_recipe(dir / e.path().filename());
+      QVERIFY2(recipe.is_ok(), recipe.status().message().c_str());
+      const Json resolved = train::resolved_recipe_json(*recipe);
+      // Defaults are filled in and paths are absolute.
+      QCOMPARE(resolved["optimizer"]["weight_decay_mode"].get<std::string>(),
+               std::string(train::weight_decay_mode_name(recipe->optimizer.decay_mode)));
+      QCOMPARE(resolved["runtime"]["max_bad_steps"].get<int64_t>(), recipe->runtime.max_bad_steps);
+      QVERIFY(resolved.contains("checkpoint") && resolved.contains("validation"));
+      for (const auto& p : resolved["validation"]["paths"]) QVERIFY(fs::path(p.get<std::string>()).is_absolute());
+      // Saved elsewhere and read back: the same recipe and hash.
+      const fs::path copy = fs::path(tmp_.path().toStdString()) / "elsewhere" / (e.path().stem().string() + ".resolved.json");
+      fs::create_directories(copy.parent_path());
+      QVERIFY(write_json_file(copy, resolved).is_ok());
+      auto again = train::read_recipe(copy);
+      QVERIFY2(again.is_ok(), again.status().message().c_str());
+      QCOMPARE(train::resolved_recipe_json(*again), resolved);
+      QCOMPARE(again->hash, recipe->hash);
+      ++parsed;
+    }
+    QVERIFY2(parsed >= 8, std::to_string(parsed).c_str());
+  }
+
+  void recipeErrorsNameTheField() {
+    const Json base = {{"type", "dpo"},
+                       {"model", {{"preset", "tiny"}}},
+                       {"seq_len", 64},
+                       {"schedule", {{"kind", "constant"}, {"peak_lr", 1e-5}}},
+                       {"dpo", {{"train", "p.jsonl"}}}};
+    QVERIFY(train::parse_recipe(base, "r.json", {}).is_ok());
+    auto error = [&](const std::function<void(Json&)>& edit) {
+      Json j = base;
+      edit(j);
+      auto r = train::parse_recipe(j, "r.json", {});
+      return r.is_ok() ? std::string() : r.status().message();
+    };
+    struct Case {
+      std::function<void(Json&)> edit;
+      std::string expected;
+    };
+    const std::vector<Case> cases = {
+        {[](Json& j) { j["seq_len"] = 0; }, "r.json: field 'seq_len' must be >= 1"},
+        {[](Json& j) { j["seed"] = -1; }, "r.json: field 'seed' must be an integer >= 0"},
+        {[](Json& j) { j["grad_clip"] = -1; }, "field 'grad_clip' must be >= 0 (0 = no clipping)"},
+        {[](Json& j) { j["optimizer"] = {{"beta1", 1.0}}; }, "field 'optimizer.beta1' must be in [0, 1)"},
+        {[](Json& j) { j["optimizer"] = {{"weight_decay_mode", "both"}}; },
+         "field 'optimizer.weight_decay_mode' is 'both'; expected independent or coupled"},
+        {[](Json& j) { j["optimizer"] = {{"bta2", 0.9}}; }, "field 'optimizer.bta2' is not a known field"},
+        {[](Json& j) { j["runtime"] = {{"dtype", "fp8"}}; }, "field 'runtime.dtype' is 'fp8'; expected float32 or bfloat16"},
+        {[](Json& j) { j["checkpoint"] = {{"keep_last", 0}}; }, "field 'checkpoint.keep_last' must be >= 1"},
+        {[](Json& j) { j["validation"] = {{"batches", 0}}; }, "field 'validation.batches' must be >= 1"},
+        {[](Json& j) { j["dpo"]["beta"] = -1; }, "field 'dpo.beta' must be > 0"},
+        {[](Json& j) { j["dpo"]["loss"] = "hinge"; }, "field 'dpo.loss' must be sigmoid or ipo"},
+        {[](Json& j) { j["dpo"]["max_prompt_len"] = 64; }, "field 'dpo.max_prompt_len' must be below seq_len"},
+        {[](Json& j) { j["dpo"]["val_fraction"] = 1; }, "field 'dpo.val_fraction' must be in [0, 1)"},
+        {[](Json& j) { j["dpo"]["online"] = {{"samples", 4}}; }, "field 'dpo.online.reward_model' is required"},
+        {[](Json& j) { j["dpo"]["epochs"] = 0; }, "field 'dpo.epochs' must be > 0"},
+        {[](Json& j) { j.erase("dpo"); }, "field 'dpo' is required"},
+        {[](Json& j) { j["type"] = "rlhf"; }, "field 'type' is 'rlhf'"},
+    };
+    for (const auto& c : cases) {
+      const std::string e = error(c.edit);
+      QVERIFY2(contains(e, c.expected), ("expected '" + c.expected + "', got '" + e + "'").c_str());
+    }
+  }
+
+  void defaultsAreWrittenOnce() {
+    // The DPO loss's beta default is the struct's, whatever reads it.
+    Json j = {{"type", "dpo"},
+              {"model", {{"preset", "tiny"}}},
+              {"seq_len", 64},
+              {"schedule", {{"kind", "constant"}, {"peak_lr", 1e-5}}},
+              {"dpo", {{"train", "p.jsonl"}}}};
+    auto r = train::parse_recipe(j, "r.json", {});
+    QVERIFY(r.is_ok());
+    QCOMPARE(std::any_cast<posttrain::DpoTaskOptions>(r->task_options).loss.beta, posttrain::DpoOptions{}.beta);
+    QCOMPARE(train::resolved_recipe_json(*r)["dpo"]["beta"].get<double>(), posttrain::DpoOptions{}.beta);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestRecipeSpec)
+#include "test_recipe_spec.moc"
