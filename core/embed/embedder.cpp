@@ -1,4 +1,5 @@
 // load_embedder(): the Torch-free Embedder interface over the Kanana2Vec model.
+#include "base/hash.h"
 #include "embed/embedder.h"
 
 #include <torch/torch.h>
@@ -17,20 +18,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-uint64_t fnv1a(std::string_view bytes, uint64_t h = 0xcbf29ce484222325ull) {
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 // config.json + the tokenizer's fingerprint + every weight file's size and first MiB (its
 // header and the start of the data): cheap, and differs between any two trained checkpoints.
 Result<std::string> model_fingerprint(const fs::path& dir, const tok::Tokenizer& tokenizer) {
   KANANA_ASSIGN_OR_RETURN(std::string config, read_file(dir / "config.json"));
-  uint64_t h = fnv1a(config);
-  h = fnv1a(tokenizer.fingerprint(), h);
+  uint64_t h = fnv1a64(config);
+  h = fnv1a64(tokenizer.fingerprint(), h);
   std::vector<fs::path> weights;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec))
@@ -41,8 +34,8 @@ Result<std::string> model_fingerprint(const fs::path& dir, const tok::Tokenizer&
     std::string head(1 << 20, '\0');
     in.read(head.data(), std::streamsize(head.size()));
     head.resize(size_t(in.gcount()));
-    h = fnv1a(w.filename().string() + ":" + std::to_string(fs::file_size(w, ec)), h);
-    h = fnv1a(head, h);
+    h = fnv1a64(w.filename().string() + ":" + std::to_string(fs::file_size(w, ec)), h);
+    h = fnv1a64(head, h);
   }
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));

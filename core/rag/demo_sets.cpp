@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/files.h"
+#include "base/hash.h"
 #include "base/json.h"
 #include "base/strings.h"
 
@@ -17,11 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 uint64_t mix(uint64_t seed, std::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ull ^ (seed * 0x9E3779B97F4A7C15ull);
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
+  uint64_t h = fnv1a64(s, kFnv1a64Offset ^ (seed * 0x9E3779B97F4A7C15ull));
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;

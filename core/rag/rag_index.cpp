@@ -1,5 +1,6 @@
 // The RAG index: ingest (files → documents → chunks → embeddings), its SQLite file with the
 // FTS5 trigram table, and search (rag_index.h).
+#include "base/hash.h"
 #include "rag/rag_index.h"
 
 #include <sqlite3.h>
@@ -57,20 +58,6 @@ CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
   INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
 )sql";
-
-uint64_t fnv1a(std::string_view bytes, uint64_t h = 0xcbf29ce484222325ull) {
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 // A prepared statement on the raw handle, for what store::Statement lacks (blobs).
 class RawStatement {
@@ -211,12 +198,12 @@ std::string settings_value(const std::map<std::string, std::string>& meta, const
 Result<std::pair<std::string, std::vector<int64_t>>> embedded_ids(store::Database& db) {
   KANANA_ASSIGN_OR_RETURN(auto st, db.prepare("SELECT id FROM chunks WHERE embedding IS NOT NULL ORDER BY id"));
   std::vector<int64_t> ids;
-  uint64_t h = 0xcbf29ce484222325ull;
+  uint64_t h = kFnv1a64Offset;
   for (;;) {
     KANANA_ASSIGN_OR_RETURN(bool row, st.step());
     if (!row) break;
     ids.push_back(st.column_int(0));
-    h = fnv1a(std::string_view(reinterpret_cast<const char*>(&ids.back()), sizeof(int64_t)), h);
+    h = fnv1a64(std::string_view(reinterpret_cast<const char*>(&ids.back()), sizeof(int64_t)), h);
   }
   return std::make_pair(std::to_string(ids.size()) + ":" + hex64(h), std::move(ids));
 }
@@ -479,7 +466,7 @@ Result<IngestReport> RagIndex::add_paths(const std::vector<fs::path>& paths, boo
     if (progress) progress->update(done, int64_t(files.size()), path.filename().string());
     ++done;
     KANANA_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
-    const std::string hash = hex64(fnv1a(bytes));
+    const std::string hash = hex64(fnv1a64(bytes));
     std::optional<int64_t> existing;
     {
       KANANA_ASSIGN_OR_RETURN(auto st, s.db->prepare("SELECT id, content_hash FROM sources WHERE path = ?"));

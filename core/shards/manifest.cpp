@@ -12,22 +12,6 @@ const char* split_name(Split split) { return split == Split::kTrain ? "train" : 
 
 uint32_t dtype_bytes_for_vocab(int64_t vocab_size) { return vocab_size <= 65536 ? 2 : 4; }
 
-uint64_t fnv1a64(const void* data, size_t size, uint64_t seed) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  uint64_t h = seed;
-  for (size_t i = 0; i < size; ++i) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
-std::string hex64(uint64_t value) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, value);
-  return buf;
-}
-
 namespace {
 
 Json shard_entries_json(const std::vector<ShardEntry>& entries) {

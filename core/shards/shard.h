@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "base/files.h"
+#include "base/hash.h"
 #include "base/json.h"
 #include "base/status.h"
 
@@ -61,8 +62,8 @@ const char* split_name(Split split);  // "train", "val"
 uint32_t dtype_bytes_for_vocab(int64_t vocab_size);
 
 // FNV-1a 64 over bytes, rendered as 16 lowercase hex digits in manifests.
-uint64_t fnv1a64(const void* data, size_t size, uint64_t seed = 0xcbf29ce484222325ull);
-std::string hex64(uint64_t value);
+using kanana::fnv1a64;  // base/hash.h
+using kanana::hex64;
 
 // ----- manifest.json -----
 

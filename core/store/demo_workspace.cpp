@@ -1,4 +1,5 @@
 // First-start demo workspace: registers the demo data found in the data cache.
+#include "base/hash.h"
 #include "store/demo_workspace.h"
 
 #include <algorithm>
@@ -130,20 +131,9 @@ fs::path default_data_cache() {
 }
 
 Result<std::string> file_fingerprint(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return not_found(path.string() + ": cannot be opened");
-  uint64_t h = 1469598103934665603ull;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      h ^= static_cast<uint8_t>(buf[i]);
-      h *= 1099511628211ull;
-    }
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
-  return std::string(hex);
+  auto h = fnv1a64_file(path, kFingerprintSeed);
+  if (!h) return not_found(path.string() + ": cannot be opened");
+  return hex64(*h);
 }
 
 Result<fs::path> ensure_demo_workspace(const fs::path& dir, const fs::path& data_cache_in, DemoScan* scan_out) {

@@ -1,4 +1,5 @@
 // Streaming importance estimation over a calibration set (see importance_estimation.h).
+#include "base/hash.h"
 #include "surgery/importance_estimation.h"
 
 #include <cmath>
@@ -15,20 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-uint64_t fnv1a64(const void* data, size_t size, uint64_t h = 1469598103934665603ull) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < size; ++i) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-std::string hex(uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "fnv1a64:%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
+std::string hex(uint64_t v) { return "fnv1a64:" + hex64(v); }
 
 // ----- calibration sources -----
 
@@ -336,7 +324,7 @@ ModelFingerprint model_fingerprint(model::LlamaForCausalLM& m) {
   cfg.erase("torch_dtype");
   cfg.erase("use_cache");
   std::string structure = cfg.dump();
-  uint64_t weights = 1469598103934665603ull;
+  uint64_t weights = kFingerprintSeed;
   for (const auto& item : m->named_parameters(/*recurse=*/true)) {
     const auto& p = item.value();
     structure += "\n" + item.key() + ":";
@@ -350,7 +338,7 @@ ModelFingerprint model_fingerprint(model::LlamaForCausalLM& m) {
     weights = fnv1a64(item.key().data(), item.key().size(), weights);
     weights = fnv1a64(sample.data_ptr<float>(), size_t(k) * sizeof(float), weights);
   }
-  return {hex(fnv1a64(structure.data(), structure.size())), hex(weights)};
+  return {hex(fnv1a64(structure.data(), structure.size(), kFingerprintSeed)), hex(weights)};
 }
 
 Result<ImportanceScores> estimate_importance(model::LlamaForCausalLM& model, CalibrationSource& source,

@@ -1,4 +1,5 @@
 // Atomic training checkpoints with checksums, keep-last-N and corrupt-latest fallback.
+#include "base/hash.h"
 #include "train/checkpoints.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -22,16 +23,8 @@ constexpr const char* kOptimizer = "optimizer.safetensors";
 constexpr const char* kExtra = "extra.safetensors";
 
 Result<std::string> file_checksum(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return not_found("cannot open " + path.string());
-  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a chains: hash(a + b) = hash(b, seed = hash(a))
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), std::streamsize(buf.size()));
-    const auto n = in.gcount();
-    if (n > 0) h = shards::fnv1a64(buf.data(), size_t(n), h);
-  }
-  return shards::hex64(h);
+  KANANA_ASSIGN_OR_RETURN(uint64_t h, fnv1a64_file(path));
+  return hex64(h);
 }
 
 }  // namespace
