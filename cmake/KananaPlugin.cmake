@@ -26,3 +26,13 @@ function(kanana_add_plugin name)
     add_dependencies(kanana-workbench ${name})
   endif()
 endfunction()
+
+# kanana_plugin_library(NAME SOURCES ...): a plugin's model or page layer as a static library
+# (AUTOMOC, position-independent for the plugin module), linked by the plugin and by its tests,
+# so each source compiles once. Headers are included by file name.
+function(kanana_plugin_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  set_target_properties(${name} PROPERTIES AUTOMOC ON POSITION_INDEPENDENT_CODE ON)
+  target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+endfunction()

@@ -33,6 +33,7 @@
 
 #include <immintrin.h>  // the bandwidth probe: SSE2, and AVX2 in a target("avx2") function
 
+#include "base/strings.h"
 #include "infer/kernels.h"
 #include "infer/thread_pool.h"
 #include "infer/weights.h"
@@ -44,13 +45,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
-  return out;
-}
 
 struct Stats {
   double best = 0, median = 0;  // of the per-pass rates
@@ -475,14 +469,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const std::string v = i + 1 < argc ? argv[i + 1] : "";
-    if (a == "--presets") presets = split(v), ++i;
+    if (a == "--presets") presets = split(v, ','), ++i;
     else if (a == "--threads") {
       threads.clear();
-      for (const auto& t : split(v)) threads.push_back(std::atoi(t.c_str()));
+      for (const auto& t : split(v, ',')) threads.push_back(std::atoi(t.c_str()));
       ++i;
     } else if (a == "--formats") {
       formats.clear();
-      for (const auto& t : split(v)) {
+      for (const auto& t : split(v, ',')) {
         auto f = parse_weight_format(t);
         if (!f.is_ok()) return std::fprintf(stderr, "%s\n", f.status().to_string().c_str()), 2;
         formats.push_back(*f);

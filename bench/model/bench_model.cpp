@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/strings.h"
 #include "model/config.h"
 #include "model/kv_cache.h"
 #include "model/llama.h"
@@ -27,13 +28,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
-  return out;
-}
 
 std::string blas_in_use() {
   // Full paths: Debian's libblas.so.3 is an alternative that may point at OpenBLAS or at the
@@ -126,7 +120,7 @@ int main(int argc, char** argv) {
   std::printf("libtorch %s, BLAS mapped: %s\n", TORCH_VERSION, blas_in_use().c_str());
   std::printf("hardware threads: %u\n", std::thread::hardware_concurrency());
   std::printf("memcpy bandwidth (1 thread, read+write): %.1f GB/s\n", memcpy_bandwidth_gbs());
-  for (const auto& name : split(presets)) {
+  for (const auto& name : split(presets, ',')) {
     auto config = preset_config(name);
     if (!config.is_ok()) { std::fprintf(stderr, "%s\n", config.status().message().c_str()); return 2; }
     auto model = init_model(*config, 0);
@@ -136,7 +130,7 @@ int main(int argc, char** argv) {
     // Decode reads every non-embedding weight plus the (tied or untied) output matrix once.
     const int64_t read_params = non_embedding_parameter_count(*config) + config->vocab_size * config->hidden_size;
     const double weight_bytes = read_params * 4.0;
-    for (const auto& t : split(threads_arg)) {
+    for (const auto& t : split(threads_arg, ',')) {
       int n = std::stoi(t);
       if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
       torch::set_num_threads(n);
