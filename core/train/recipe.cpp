@@ -33,7 +33,7 @@ const OptionTable<Recipe>& recipe_option_fields() {
       {.key = "grad_accum", .member = &R::grad_accum, .help = "micro-batches per optimizer step", .min = 1},
       {.key = "seed",
        .member = CustomMember<R>{.set = [](R& r, const Json& v) -> std::string {
-                                   if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0))
+                                   if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<int64_t>() < 0))
                                      return "must be an integer >= 0, got " + v.dump();
                                    r.seed = v.get<uint64_t>();
                                    return {};
