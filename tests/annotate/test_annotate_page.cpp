@@ -33,11 +33,11 @@
 
 using namespace kanana;
 using namespace kanana::annotate;
+using kanana::test::user;
 namespace fs = std::filesystem;
 
 namespace {
 
-Json user(const std::string& t) { return Json::array({Json{{"role", "user"}, {"content", t}}}); }
 
 }  // namespace
 
@@ -357,5 +357,6 @@ class TestAnnotatePage : public QObject {
   }
 };
 
-QTEST_MAIN(TestAnnotatePage)
+#include "test_main.h"
+KANANA_TEST_MAIN(TestAnnotatePage)
 #include "test_annotate_page.moc"

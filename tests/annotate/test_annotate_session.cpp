@@ -12,14 +12,15 @@
 #include "prefs/pref_store.h"
 #include "queue_model.h"
 #include "store/workspace.h"
+#include "../prefs/prefs_test_support.h"
 
 using namespace kanana;
 using namespace kanana::annotate;
+using kanana::test::user;
 namespace fs = std::filesystem;
 
 namespace {
 
-Json user(const std::string& t) { return Json::array({Json{{"role", "user"}, {"content", t}}}); }
 
 }  // namespace
 
@@ -267,5 +268,6 @@ class TestAnnotateSession : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestAnnotateSession)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestAnnotateSession)
 #include "test_annotate_session.moc"

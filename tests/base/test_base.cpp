@@ -94,5 +94,6 @@ class TestBase : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestBase)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestBase)
 #include "test_base.moc"

@@ -84,5 +84,6 @@ class TestCliArgs : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestCliArgs)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestCliArgs)
 #include "test_cli_args.moc"

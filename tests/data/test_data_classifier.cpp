@@ -53,5 +53,6 @@ class TestDataClassifier : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestDataClassifier)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestDataClassifier)
 #include "test_data_classifier.moc"

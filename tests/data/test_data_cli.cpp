@@ -10,18 +10,15 @@
 #include <QJsonObject>
 #include <QProcess>
 
+#include "data_fixture.h"
 #include "test_support.h"
 
 namespace {
 
 using Run = kanana::test::CliRun;
+using kanana::test::read_json;
 using kanana::test::run_kanana;
 
-QJsonObject read_json(const QString& path) {
-  QFile f(path);
-  if (!f.open(QIODevice::ReadOnly)) return {};
-  return QJsonDocument::fromJson(f.readAll()).object();
-}
 
 QList<QJsonObject> read_jsonl(const QString& path) {
   QList<QJsonObject> out;
@@ -32,7 +29,7 @@ QList<QJsonObject> read_jsonl(const QString& path) {
   return out;
 }
 
-void write(const QString& path, const QByteArray& bytes) {
+void write_bytes(const QString& path, const QByteArray& bytes) {
   QFile f(path);
   QVERIFY(f.open(QIODevice::WriteOnly));
   f.write(bytes);
@@ -53,13 +50,13 @@ class TestDataCli : public QObject {
 
   void filterWritesDecisionsKeptAndSummary() {
     QTemporaryDir dir;
-    write(dir.filePath("in.jsonl"),
+    write_bytes(dir.filePath("in.jsonl"),
           "{\"id\": 1, \"text\": \"four words are here\"}\n"
           "{\"id\": 2, \"text\": \"too short\"}\n"
           "not json\n"
           "{\"id\": 4, \"text\": \"this one has { a brace\"}\n"
           "{\"id\": 5, \"text\": \"한국어 문장도 네 어절 있음\"}\n");
-    write(dir.filePath("recipe.json"), kRecipe);
+    write_bytes(dir.filePath("recipe.json"), kRecipe);
     const QString out = dir.filePath("out");
     auto r = run_kanana({"data", "filter", dir.filePath("in.jsonl"), "--out", out, "--recipe", dir.filePath("recipe.json"),
                      "--threads", "2", "--quiet"});
@@ -98,7 +95,7 @@ class TestDataCli : public QObject {
     for (int i = 0; i < 300; ++i)
       in += "{\"text\": \"document number " + QByteArray::number(i % 100) + " says hello to the reader at kim" +
             QByteArray::number(i) + "@example.com\"}\n";
-    write(dir.filePath("in.jsonl"), in);
+    write_bytes(dir.filePath("in.jsonl"), in);
     auto scan = run_kanana({"data", "scan", dir.filePath("in.jsonl"), "--out", dir.filePath("scan"), "--no-lid", "--quiet"});
     QVERIFY2(scan.code == 0, qPrintable(scan.err));
     const auto sig = read_jsonl(dir.filePath("scan/signals.jsonl"));
@@ -128,14 +125,14 @@ class TestDataCli : public QObject {
 
   void usageErrorsExitTwo() {
     QTemporaryDir dir;
-    write(dir.filePath("in.jsonl"), "{\"text\": \"x\"}\n");
+    write_bytes(dir.filePath("in.jsonl"), "{\"text\": \"x\"}\n");
     QCOMPARE(run_kanana({"data", "filter", dir.filePath("in.jsonl")}).code, 2);                          // no --out
     QCOMPARE(run_kanana({"data", "filter", "--out", dir.filePath("o")}).code, 2);                       // no input
     QCOMPARE(run_kanana({"data", "scan", dir.filePath("in.jsonl"), "--out", dir.filePath("o"), "--threads", "x"}).code, 2);
     QCOMPARE(run_kanana({"data", "scan", dir.filePath("in.jsonl"), "--out", dir.filePath("o"), "--format", "xml"}).code, 2);
     QCOMPARE(run_kanana({"data", "pii", dir.filePath("in.jsonl"), "--out", dir.filePath("o"), "--skip", "ssn"}).code, 2);
     // A recipe error is a failure (exit 1) whose message names the field.
-    write(dir.filePath("bad.json"), R"({"rules": [{"name": "a", "signal": "wrods", "min": 1}]})");
+    write_bytes(dir.filePath("bad.json"), R"({"rules": [{"name": "a", "signal": "wrods", "min": 1}]})");
     auto r = run_kanana({"data", "filter", dir.filePath("in.jsonl"), "--out", dir.filePath("o"), "--recipe", dir.filePath("bad.json"), "--quiet"});
     QCOMPARE(r.code, 1);
     QVERIFY2(r.err.contains("rules[0].signal"), qPrintable(r.err));
@@ -145,10 +142,10 @@ class TestDataCli : public QObject {
     QTemporaryDir dir;
     QByteArray good;
     for (int i = 0; i < 2000; ++i) good += "{\"text\": \"a fine document with several words " + QByteArray::number(i) + "\"}\n";
-    write(dir.filePath("a.jsonl"), good);
+    write_bytes(dir.filePath("a.jsonl"), good);
     // The second input claims to be gzip and is cut short: the run fails after the first file.
-    write(dir.filePath("b.jsonl.gz"), QByteArray::fromHex("1f8b0800000000000003") + QByteArray(50, 'x'));
-    write(dir.filePath("recipe.json"), kRecipe);
+    write_bytes(dir.filePath("b.jsonl.gz"), QByteArray::fromHex("1f8b0800000000000003") + QByteArray(50, 'x'));
+    write_bytes(dir.filePath("recipe.json"), kRecipe);
     const QString out = dir.filePath("out");
     auto r = run_kanana({"data", "filter", dir.filePath("a.jsonl"), dir.filePath("b.jsonl.gz"), "--out", out,
                      "--recipe", dir.filePath("recipe.json"), "--quiet"});
@@ -158,5 +155,6 @@ class TestDataCli : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestDataCli)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestDataCli)
 #include "test_data_cli.moc"

@@ -136,5 +136,6 @@ class TestDataDedupPii : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestDataDedupPii)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestDataDedupPii)
 #include "test_data_dedup_pii.moc"

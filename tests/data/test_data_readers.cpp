@@ -13,25 +13,16 @@
 #include "data/mo_catalog.h"
 #include "data/reader.h"
 #include "data/text_sections.h"
+#include "data_fixture.h"
 
 using namespace kanana;
 using namespace kanana::data;
+using kanana::test::gzip;
 namespace fs = std::filesystem;
 
 namespace {
 void write(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
-std::string gzip(const std::string& s) {
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, s.size()) + 32, '\0');
-  z.next_in = (Bytef*)s.data(); z.avail_in = (uInt)s.size();
-  z.next_out = (Bytef*)out.data(); z.avail_out = (uInt)out.size();
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 std::string zstd(const std::string& s) {
   std::string out(ZSTD_compressBound(s.size()), '\0');
   out.resize(ZSTD_compress(out.data(), out.size(), s.data(), s.size(), 3));
@@ -245,5 +236,6 @@ class TestDataReaders : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestDataReaders)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestDataReaders)
 #include "test_data_readers.moc"

@@ -27,7 +27,11 @@
 
 #include "base/log.h"
 #include "data/corpus_jobs.h"
+#include "data_fixture.h"
 #include "test_support.h"
+
+using kanana::test::gzip;
+using kanana::test::read_json;
 
 namespace {
 
@@ -72,19 +76,6 @@ void write_file(const QString& path, const std::string& bytes) {
   std::ofstream(path.toStdString(), std::ios::binary) << bytes;
 }
 
-std::string gzip(const std::string& s) {
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, s.size()) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(s.data()));
-  z.avail_in = static_cast<uInt>(s.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
 // A deterministic bilingual corpus: Korean and English documents of varied length, exact and
 // near duplicates, e-mails and phone numbers, and a few bad lines.
@@ -120,7 +111,7 @@ std::string corpus(int records, uint64_t seed) {
   return out;
 }
 
-const char* kRecipe = R"({"name": "test", "rules": [
+const char* kResumeRecipe = R"({"name": "test", "rules": [
   {"name": "min_words", "signal": "words", "min": 6},
   {"name": "no_braces", "signal": "has_curly_brace", "max": 0},
   {"name": "dup_lines", "signal": "dup_line_frac", "max": 0.5}]})";
@@ -130,7 +121,6 @@ QByteArray read_bytes(const QString& path) {
   return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
 }
 
-QJsonObject read_json(const QString& path) { return QJsonDocument::fromJson(read_bytes(path)).object(); }
 
 // The summary without what legitimately differs between an uninterrupted and a resumed run.
 QJsonObject comparable_summary(const QString& path) {
@@ -221,7 +211,7 @@ class TestDataResume : public QObject {
     // ~2.5 MB plain + ~1.5 MB gzipped: the two kill points land in each.
     write_file(dir_.filePath("a.jsonl"), corpus(6000, 1));
     write_file(dir_.filePath("b.jsonl.gz"), gzip(corpus(4000, 2)));
-    write_file(dir_.filePath("recipe.json"), kRecipe);
+    write_file(dir_.filePath("recipe.json"), kResumeRecipe);
     inputs_ = {dir_.filePath("a.jsonl"), dir_.filePath("b.jsonl.gz")};
   }
 
@@ -415,5 +405,6 @@ class TestDataResume : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestDataResume)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestDataResume)
 #include "test_data_resume.moc"

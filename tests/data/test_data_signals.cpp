@@ -181,5 +181,6 @@ class TestDataSignals : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestDataSignals)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestDataSignals)
 #include "test_data_signals.moc"

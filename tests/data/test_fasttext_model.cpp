@@ -295,5 +295,6 @@ class TestFastTextModel : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestFastTextModel)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestFastTextModel)
 #include "test_fasttext_model.moc"

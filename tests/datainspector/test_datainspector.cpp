@@ -369,5 +369,6 @@ class TestDataInspector : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestDataInspector)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestDataInspector)
 #include "test_datainspector.moc"

@@ -67,5 +67,6 @@ class TestDataInspectorPage : public QObject {
   }
 };
 
-QTEST_MAIN(TestDataInspectorPage)
+#include "test_main.h"
+KANANA_TEST_MAIN(TestDataInspectorPage)
 #include "test_datainspector_page.moc"

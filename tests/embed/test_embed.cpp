@@ -376,5 +376,6 @@ class TestEmbed : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestEmbed)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestEmbed)
 #include "test_embed.moc"

@@ -274,5 +274,6 @@ class TestEvalCli : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestEvalCli)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestEvalCli)
 #include "test_eval_cli.moc"

@@ -413,5 +413,6 @@ class TestEvalScoring : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestEvalScoring)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestEvalScoring)
 #include "test_eval_scoring.moc"

@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write_lines(const fs::path& p, const std::vector<std::string>& lines) {
+void write_text_lines(const fs::path& p, const std::vector<std::string>& lines) {
   std::ofstream f(p);
   for (const auto& l : lines) f << l << "\n";
 }
@@ -44,7 +44,7 @@ class TestEvalTasks : public QObject {
  private Q_SLOTS:
   void kmmlu_layout() {
     const fs::path p = dir() / "kmmlu_law.jsonl";
-    write_lines(p, {jl({{"question", " 다음 중 옳은 것은? "}, {"A", "가"}, {"B", "나"}, {"C", "다"}, {"D", "라"},
+    write_text_lines(p, {jl({{"question", " 다음 중 옳은 것은? "}, {"A", "가"}, {"B", "나"}, {"C", "다"}, {"D", "라"},
                         {"answer", 3}, {"Category", "Law"}, {"Human Accuracy", 0.4}})});
     auto layout = detect_layout(p);
     QVERIFY(layout.is_ok());
@@ -64,7 +64,7 @@ class TestEvalTasks : public QObject {
 
   void mmlu_layout() {
     const fs::path p = dir() / "mmlu.jsonl";
-    write_lines(p, {jl({{"question", "What is 2+2?"}, {"choices", {"3", "4", "5", "6"}}, {"answer", 1},
+    write_text_lines(p, {jl({{"question", "What is 2+2?"}, {"choices", {"3", "4", "5", "6"}}, {"answer", 1},
                         {"subject", "elementary_mathematics"}}),
                     jl({{"question", "Pick C"}, {"choices", {"a", "b", "c"}}, {"answer", "C"}})});
     auto spec = resolve_task(p, std::nullopt);
@@ -84,7 +84,7 @@ class TestEvalTasks : public QObject {
   void haerae_layout() {
     // HAERAE-HUB/HAE_RAE_BENCH 1.1: query (lists the options), options, answer "(X)", category.
     const fs::path p = dir() / "haerae.jsonl";
-    write_lines(p, {jl({{"query", "다음 단어의 뜻은?\n(A) 하나 (B) 둘 (C) 셋 (D) 넷 (E) 다섯"},
+    write_text_lines(p, {jl({{"query", "다음 단어의 뜻은?\n(A) 하나 (B) 둘 (C) 셋 (D) 넷 (E) 다섯"},
                         {"options", "['하나', '둘', '셋', '넷', '다섯']"}, {"answer", "(D)"},
                         {"category", "rare_word"}}),
                     jl({{"query", "질문"}, {"answer", "(B)"}, {"category", "history"}})});
@@ -102,7 +102,7 @@ class TestEvalTasks : public QObject {
 
   void gsm8k_layout_and_extraction() {
     const fs::path p = dir() / "gsm8k.jsonl";
-    write_lines(p, {jl({{"question", "Tom has 3 apples and buys 4. How many?"},
+    write_text_lines(p, {jl({{"question", "Tom has 3 apples and buys 4. How many?"},
                         {"answer", "He has 3 + 4 = <<3+4=7>>7 apples.\n#### 7"}})});
     auto spec = resolve_task(p, std::nullopt);
     QVERIFY(spec.is_ok());
@@ -125,7 +125,7 @@ class TestEvalTasks : public QObject {
 
   void task_spec_generic_columns() {
     const fs::path data = dir() / "custom.jsonl";
-    write_lines(data, {jl({{"stem", "Sky colour?"}, {"o1", "blue"}, {"o2", "green"}, {"gold", "blue"}})});
+    write_text_lines(data, {jl({{"stem", "Sky colour?"}, {"o1", "blue"}, {"o2", "green"}, {"gold", "blue"}})});
     Json spec = {{"name", "sky"}, {"data", "custom.jsonl"}, {"choice_fields", {"o1", "o2"}},
                  {"answer_field", "gold"}, {"answer_format", "text"}, {"template", "Q: {stem|trim}\nA:"},
                  {"score", "text"}, {"num_fewshot", 0}, {"target_delimiter", " "}};
@@ -152,7 +152,7 @@ class TestEvalTasks : public QObject {
 
   void bad_items_name_file_line_field() {
     const fs::path p = dir() / "broken.jsonl";
-    write_lines(p, {jl({{"question", "ok"}, {"choices", {"a", "b"}}, {"answer", 0}}),
+    write_text_lines(p, {jl({{"question", "ok"}, {"choices", {"a", "b"}}, {"answer", 0}}),
                     jl({{"question", "no answer"}, {"choices", {"a", "b"}}}),
                     jl({{"question", "out of range"}, {"choices", {"a", "b"}}, {"answer", 2}}),
                     jl({{"question", "empty"}, {"choices", Json::array()}, {"answer", 0}}),
@@ -186,7 +186,7 @@ class TestEvalTasks : public QObject {
 
     // KMMLU: a missing choice column and a 1-based answer of 0.
     const fs::path k = dir() / "kmmlu_bad.jsonl";
-    write_lines(k, {jl({{"question", "q"}, {"A", "1"}, {"B", "2"}, {"C", "3"}, {"answer", 1}}),
+    write_text_lines(k, {jl({{"question", "q"}, {"A", "1"}, {"B", "2"}, {"C", "3"}, {"answer", 1}}),
                     jl({{"question", "q"}, {"A", "1"}, {"B", "2"}, {"C", "3"}, {"D", "4"}, {"answer", 0}})});
     auto kb = load_task_items(preset_spec(Layout::kKmmlu, k), k, true);
     QVERIFY(!kb.is_ok());  // no usable item at all
@@ -314,7 +314,7 @@ class TestEvalTasks : public QObject {
     const std::string en = "The quick brown fox jumps over the lazy dog while the farmer watches from the old barn";
     const std::string ko = "대한민국의 수도는 서울특별시이며 한강이 도시의 중심을 가로질러 흐르고 인구는 약 천만 명이다";
     const fs::path evalp = dir() / "decon_eval.jsonl";
-    write_lines(evalp, {jl({{"question", en}, {"choices", {"yes", "no"}}, {"answer", 0}}),
+    write_text_lines(evalp, {jl({{"question", en}, {"choices", {"yes", "no"}}, {"answer", 0}}),
                         jl({{"question", ko}, {"choices", {"예", "아니오"}}, {"answer", 0}}),
                         jl({{"question", "A completely different question about chemistry and the periodic table of elements today"},
                             {"choices", {"x", "y"}}, {"answer", 1}})});
@@ -328,7 +328,7 @@ class TestEvalTasks : public QObject {
     // Training: the English sentence with different case/punctuation inside other text; the
     // Korean one with the spacing changed (no 13-word overlap, a character one); noise.
     const fs::path train = dir() / "train.jsonl";
-    write_lines(train, {jl({{"text", "Unrelated opening text about weather."}}),
+    write_text_lines(train, {jl({{"text", "Unrelated opening text about weather."}}),
                         jl({{"text", "Yesterday: THE QUICK, brown fox jumps over the lazy dog; while the farmer watches from the old barn!"}}),
                         jl({{"text", "뉴스: 대한민국의수도는 서울특별시이며 한강이도시의 중심을가로질러 흐르고 인구는 약 천만명이다."}})});
     DecontamOptions o;
@@ -392,5 +392,6 @@ class TestEvalTasks : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestEvalTasks)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestEvalTasks)
 #include "test_eval_tasks.moc"

@@ -189,5 +189,6 @@ class TestEvaluationModel : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestEvaluationModel)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestEvaluationModel)
 #include "test_evaluation_model.moc"

@@ -129,5 +129,6 @@ class TestEvaluationPage : public QObject {
   }
 };
 
-QTEST_MAIN(TestEvaluationPage)
+#include "test_main.h"
+KANANA_TEST_MAIN(TestEvaluationPage)
 #include "test_evaluation_page.moc"

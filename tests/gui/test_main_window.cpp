@@ -230,5 +230,6 @@ class TestMainWindow : public QObject {
   }
 };
 
-QTEST_MAIN(TestMainWindow)
+#include "test_main.h"
+KANANA_TEST_MAIN(TestMainWindow)
 #include "test_main_window.moc"

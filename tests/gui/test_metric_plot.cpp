@@ -60,5 +60,6 @@ class TestMetricPlot : public QObject {
   }
 };
 
-QTEST_MAIN(TestMetricPlot)
+#include "test_main.h"
+KANANA_TEST_MAIN(TestMetricPlot)
 #include "test_metric_plot.moc"

@@ -248,5 +248,6 @@ class TestPluginManager : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestPluginManager)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestPluginManager)
 #include "test_plugin_manager.moc"

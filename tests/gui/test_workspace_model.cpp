@@ -156,5 +156,6 @@ class TestWorkspaceModel : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestWorkspaceModel)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestWorkspaceModel)
 #include "test_workspace_model.moc"

@@ -261,5 +261,6 @@ class TestJobsEvents : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestJobsEvents)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestJobsEvents)
 #include "test_jobs_events.moc"

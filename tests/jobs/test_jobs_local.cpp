@@ -16,9 +16,11 @@
 #include "base/strings.h"
 #include "jobs/events.h"
 #include "jobs/local_launcher.h"
+#include "launcher_wait.h"
 
 using namespace kanana;
 using namespace kanana::jobs;
+using kanana::test::wait_final;
 namespace fs = std::filesystem;
 
 namespace {
@@ -33,19 +35,6 @@ JobSpec sh_job(const fs::path& run_dir, const std::string& script, int ranks = 1
   return s;
 }
 
-JobStatus wait_final(Launcher& launcher, const JobHandle& h, double timeout_s) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  JobStatus st;
-  while (std::chrono::steady_clock::now() < end) {
-    auto r = launcher.poll(h);
-    if (r.is_ok()) {
-      st = *r;
-      if (is_final(st.state)) return st;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return st;
-}
 
 bool wait_for_file(const fs::path& p, double timeout_s) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
@@ -283,5 +272,6 @@ class TestJobsLocal : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestJobsLocal)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestJobsLocal)
 #include "test_jobs_local.moc"

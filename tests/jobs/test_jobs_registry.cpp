@@ -272,5 +272,6 @@ class TestJobsRegistry : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestJobsRegistry)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestJobsRegistry)
 #include "test_jobs_registry.moc"

@@ -189,5 +189,6 @@ exit $rc
   }
 };
 
-QTEST_GUILESS_MAIN(TestJobsSlurm)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestJobsSlurm)
 #include "test_jobs_slurm.moc"

@@ -22,12 +22,17 @@
 #include "jobs/shell_quote.h"
 #include "jobs/ssh_launcher.h"
 #include "jobs/subprocess.h"
+#include "launcher_wait.h"
 
 using namespace kanana;
 using namespace kanana::jobs;
 namespace fs = std::filesystem;
 
+using kanana::test::wait_final;
+
 namespace {
+
+constexpr std::chrono::milliseconds kSshPoll{150};  // ssh round trips are slower than local polls
 
 const std::vector<std::string> kNasty = {
     "plain",
@@ -62,19 +67,6 @@ Status run_tool(const std::vector<std::string>& argv) {
   return Status::ok();
 }
 
-JobStatus wait_final(Launcher& launcher, const JobHandle& h, double timeout_s) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  JobStatus st;
-  while (std::chrono::steady_clock::now() < end) {
-    auto r = launcher.poll(h);
-    if (r.is_ok()) {
-      st = *r;
-      if (is_final(st.state)) return st;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  }
-  return st;
-}
 
 }  // namespace
 
@@ -234,7 +226,7 @@ class TestJobsSsh : public QObject {
     auto st = again.poll(*attached);
     QVERIFY2(st.is_ok(), st.status().to_string().c_str());
     QCOMPARE(st->state, JobState::kRunning);
-    auto final_state = wait_final(again, *attached, 30);
+    auto final_state = wait_final(again, *attached, 30, kSshPoll);
     QCOMPARE(final_state.state, JobState::kFinished);
     QVERIFY(again.sync_events(*attached).is_ok());
     // The mirror equals the remote file byte for byte.
@@ -259,7 +251,7 @@ class TestJobsSsh : public QObject {
     QVERIFY2(h.is_ok(), h.status().to_string().c_str());
     QCOMPARE(launcher.poll(*h)->state, JobState::kRunning);
     QVERIFY(launcher.cancel(*h).is_ok());
-    QCOMPARE(wait_final(launcher, *h, 15).state, JobState::kCancelled);
+    QCOMPARE(wait_final(launcher, *h, 15, kSshPoll).state, JobState::kCancelled);
 
     spec.name = "ssh-kill";
     spec.run_dir = (dir_ / "remote" / "kill").string();
@@ -282,5 +274,6 @@ class TestJobsSsh : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestJobsSsh)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestJobsSsh)
 #include "test_jobs_ssh.moc"

@@ -83,5 +83,6 @@ class TestRunsCli : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestRunsCli)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestRunsCli)
 #include "test_runs_cli.moc"

@@ -20,6 +20,7 @@
 #include <fstream>
 
 #include "../shards/shard_test_util.h"
+#include "events_fixture.h"
 #include "desktop_notifier.h"
 #include "jobs/job_status.h"
 #include "jobs/local_launcher.h"
@@ -34,18 +35,12 @@
 
 using namespace kanana;
 using namespace kanana::jobsplugin;
+using kanana::test::appendBytes;
 namespace fs = std::filesystem;
 
 namespace {
 
-void appendBytes(const QString& path, const QByteArray& bytes) {
-  QFile f(path);
-  QVERIFY(f.open(QIODevice::Append));
-  QCOMPARE(f.write(bytes), bytes.size());
-  f.close();
-}
-
-QByteArray metricLine(int step, double loss) {
+QByteArray fullMetricLine(int step, double loss) {
   return QStringLiteral("{\"type\":\"metric\",\"step\":%1,\"metrics\":{\"loss\":%2,\"lr\":0.001,\"grad_norm\":1.5,"
                         "\"tokens_per_s\":1000,\"mfu\":0.1}}\n")
       .arg(step)
@@ -179,7 +174,7 @@ class TestJobsPage : public QObject {
     // 2000 steps written in 40 pieces, each ending in the middle of a line.
     QByteArray all;
     for (int s = 1; s <= 2000; ++s) {
-      all += metricLine(s, 6.0 * std::exp(-s / 500.0) + 0.01 * (s % 7));
+      all += fullMetricLine(s, 6.0 * std::exp(-s / 500.0) + 0.01 * (s % 7));
       if (s % 100 == 0) all += QStringLiteral("{\"type\":\"metric\",\"step\":%1,\"metrics\":{\"val_loss\":%2}}\n").arg(s).arg(3.0 - s / 1000.0).toUtf8();
     }
     const int pieces = 40;
@@ -208,7 +203,7 @@ class TestJobsPage : public QObject {
     {
       QFile f(events);
       QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
-      for (int s = 1; s <= 5; ++s) f.write(metricLine(s, 1.0));
+      for (int s = 1; s <= 5; ++s) f.write(fullMetricLine(s, 1.0));
     }
     QTRY_COMPARE(charts->pointCount(id, QStringLiteral("loss")), 5);
     QTRY_VERIFY(page->eventsLog()->toPlainText().contains(QStringLiteral("truncated or replaced")));
@@ -313,5 +308,6 @@ class TestJobsPage : public QObject {
   }
 };
 
-QTEST_MAIN(TestJobsPage)
+#include "test_main.h"
+KANANA_TEST_MAIN(TestJobsPage)
 #include "test_jobs_page.moc"

@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "../shards/shard_test_util.h"
+#include "events_fixture.h"
 #include "file_follower.h"
 #include "file_tail.h"
 #include "jobs/slurm_launcher.h"
@@ -25,15 +26,10 @@
 
 using namespace kanana;
 using namespace kanana::jobsplugin;
+using kanana::test::appendBytes;
 namespace fs = std::filesystem;
 
 namespace {
-
-void appendBytes(const QString& path, const QByteArray& bytes) {
-  QFile f(path);
-  QVERIFY(f.open(QIODevice::Append));
-  QCOMPARE(f.write(bytes), bytes.size());
-}
 
 QByteArray metricLine(int step, double loss) {
   return QStringLiteral("{\"type\":\"metric\",\"step\":%1,\"metrics\":{\"loss\":%2,\"lr\":0.001}}\n").arg(step).arg(loss).toUtf8();
@@ -389,5 +385,6 @@ class TestJobsPluginModel : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestJobsPluginModel)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestJobsPluginModel)
 #include "test_jobsplugin_model.moc"

@@ -100,5 +100,6 @@ class TestActivationCheckpointing : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestActivationCheckpointing)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestActivationCheckpointing)
 #include "test_activation_checkpointing.moc"

@@ -201,5 +201,6 @@ class TestModelConfig : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestModelConfig)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestModelConfig)
 #include "test_model_config.moc"

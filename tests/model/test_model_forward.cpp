@@ -328,5 +328,6 @@ class TestModelForward : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestModelForward)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestModelForward)
 #include "test_model_forward.moc"

@@ -174,5 +174,6 @@ class TestModelGenerate : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestModelGenerate)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestModelGenerate)
 #include "test_model_generate.moc"

@@ -431,5 +431,6 @@ class TestPlayground : public QObject {
   }
 };
 
-QTEST_MAIN(TestPlayground)
+#include "test_main.h"
+KANANA_TEST_MAIN(TestPlayground)
 #include "test_playground.moc"

@@ -93,5 +93,6 @@ class TestPosttrainCli : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestPosttrainCli)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestPosttrainCli)
 #include "test_posttrain_cli.moc"

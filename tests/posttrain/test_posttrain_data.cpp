@@ -330,5 +330,6 @@ class TestPosttrainData : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestPosttrainData)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestPosttrainData)
 #include "test_posttrain_data.moc"

@@ -154,5 +154,6 @@ class TestPosttrainLosses : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestPosttrainLosses)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestPosttrainLosses)
 #include "test_posttrain_losses.moc"

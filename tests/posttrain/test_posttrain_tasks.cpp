@@ -304,5 +304,6 @@ class TestPosttrainTasks : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestPosttrainTasks)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestPosttrainTasks)
 #include "test_posttrain_tasks.moc"

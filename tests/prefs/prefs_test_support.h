@@ -28,6 +28,9 @@ inline std::filesystem::path to_path(const QString& s) { return std::filesystem:
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// One chat message.
+inline Json msg(const char* role, const std::string& content) { return Json{{"role", role}, {"content", content}}; }
+
 inline Json user(const std::string& text) { return Json::array({Json{{"role", "user"}, {"content", text}}}); }
 
 // Adds a candidate with a plain reply; returns its id (0 on failure, which the caller checks).

@@ -17,11 +17,11 @@
 
 using namespace kanana;
 using namespace kanana::prefs;
+using kanana::test::msg;
 namespace fs = std::filesystem;
 
 namespace {
 
-Json msg(const char* role, const std::string& content) { return Json{{"role", role}, {"content", content}}; }
 
 }  // namespace
 
@@ -216,5 +216,6 @@ class TestPrefsCli : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestPrefsCli)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestPrefsCli)
 #include "test_prefs_cli.moc"

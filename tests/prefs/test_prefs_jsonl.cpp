@@ -15,6 +15,7 @@ using namespace kanana;
 using namespace kanana::prefs;
 using kanana::test::add_reply;
 using kanana::test::contains;
+using kanana::test::msg;
 using kanana::test::read_lines;
 using kanana::test::to_path;
 using kanana::test::user;
@@ -23,7 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Json msg(const char* role, const std::string& content) { return Json{{"role", role}, {"content", content}}; }
 
 std::string jsonl(const std::vector<Json>& lines) {
   std::string out;
@@ -329,5 +329,6 @@ class TestPrefsJsonl : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestPrefsJsonl)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestPrefsJsonl)
 #include "test_prefs_jsonl.moc"

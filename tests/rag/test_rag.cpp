@@ -461,5 +461,6 @@ class TestRag : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestRag)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestRag)
 #include "test_rag.moc"

@@ -401,5 +401,6 @@ class TestSafetensors : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestSafetensors)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestSafetensors)
 #include "test_safetensors.moc"

@@ -121,5 +121,6 @@ class TestShardsCli : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestShardsCli)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestShardsCli)
 #include "test_shards_cli.moc"

@@ -41,9 +41,9 @@ class TestShardsFormat : public QObject {
 
  private Q_SLOTS:
   void roundTripAcrossShardsAndSplits() {
-    const auto docs = test::synthetic_docs(300, 1);
+    const auto docs = shards::test::synthetic_docs(300, 1);
     const fs::path dir = root() / "rt";
-    auto m = test::write_synthetic_pack(dir, docs, "rt", /*shard_tokens=*/500, /*val_every=*/10);
+    auto m = shards::test::write_synthetic_pack(dir, docs, "rt", /*shard_tokens=*/500, /*val_every=*/10);
     QVERIFY2(m.is_ok(), m.status().to_string().c_str());
     QVERIFY(m->train_shards.size() > 3);           // rotation happened
     QVERIFY(!m->val_shards.empty());
@@ -58,7 +58,7 @@ class TestShardsFormat : public QObject {
     for (bool val : {false, true}) {
       auto set = ShardSet::open(dir, val ? Split::kValidation : Split::kTrain, {.verify_checksums = true});
       QVERIFY2(set.is_ok(), set.status().to_string().c_str());
-      const auto stream = test::stream_of(docs, 10, val);
+      const auto stream = shards::test::stream_of(docs, 10, val);
       QCOMPARE((*set)->num_tokens(), uint64_t(stream.size()));
       std::vector<int32_t> got(stream.size());
       QVERIFY((*set)->copy_tokens(0, got.size(), got.data()).is_ok());
@@ -85,7 +85,7 @@ class TestShardsFormat : public QObject {
 
   void manifestFields() {
     const fs::path dir = root() / "mf";
-    QVERIFY(test::write_synthetic_pack(dir, test::synthetic_docs(20, 2), "mf-src").is_ok());
+    QVERIFY(shards::test::write_synthetic_pack(dir, shards::test::synthetic_docs(20, 2), "mf-src").is_ok());
     auto json = read_json_file(dir / "manifest.json");
     QVERIFY(json.is_ok());
     QCOMPARE((*json)["format"].get<std::string>(), std::string("kanana-token-shards"));
@@ -109,7 +109,7 @@ class TestShardsFormat : public QObject {
   void wideVocabUsesUint32() {
     const fs::path dir = root() / "wide";
     std::vector<std::vector<int32_t>> docs = {{70000, 100000, 5, 0}, {128255, 0}};
-    auto m = test::write_synthetic_pack(dir, docs, "wide", 1 << 20, 0, "fp", 128256);
+    auto m = shards::test::write_synthetic_pack(dir, docs, "wide", 1 << 20, 0, "fp", 128256);
     QVERIFY2(m.is_ok(), m.status().to_string().c_str());
     QCOMPARE(m->dtype_bytes, 4u);
     auto set = ShardSet::open(dir);
@@ -126,7 +126,7 @@ class TestShardsFormat : public QObject {
 
   void existingPackIsNotOverwritten() {
     const fs::path dir = root() / "exists";
-    QVERIFY(test::write_synthetic_pack(dir, test::synthetic_docs(5, 3), "e").is_ok());
+    QVERIFY(shards::test::write_synthetic_pack(dir, shards::test::synthetic_docs(5, 3), "e").is_ok());
     auto w = ShardSetWriter::create(dir, {});
     QCOMPARE(w.status().code(), StatusCode::kAlreadyExists);
     std::ofstream(dir / "notes.txt") << "keep me";
@@ -139,8 +139,8 @@ class TestShardsFormat : public QObject {
 
   void corruptAndTruncatedShardsNameTheFile() {
     const fs::path dir = root() / "corrupt";
-    const auto docs = test::synthetic_docs(50, 4);
-    auto make = [&] { QVERIFY(test::write_synthetic_pack(dir, docs, "c").is_ok()); };
+    const auto docs = shards::test::synthetic_docs(50, 4);
+    auto make = [&] { QVERIFY(shards::test::write_synthetic_pack(dir, docs, "c").is_ok()); };
     const fs::path bin = dir / "shard-00000.bin";
     const fs::path idx = dir / "shard-00000.idx";
 
@@ -202,9 +202,9 @@ class TestShardsFormat : public QObject {
 
   void samplerWindowsDeterminismAndResume() {
     const fs::path dir = root() / "sampler";
-    const auto docs = test::synthetic_docs(200, 5);
-    QVERIFY(test::write_synthetic_pack(dir, docs, "s", 700).is_ok());
-    const auto stream = test::stream_of(docs, 0, false);
+    const auto docs = shards::test::synthetic_docs(200, 5);
+    QVERIFY(shards::test::write_synthetic_pack(dir, docs, "s", 700).is_ok());
+    const auto stream = shards::test::stream_of(docs, 0, false);
     auto set = ShardSet::open(dir);
     QVERIFY(set.is_ok());
     SamplerOptions opts{.seq_len = 16, .batch_size = 4, .seed = 7};
@@ -252,7 +252,7 @@ class TestShardsFormat : public QObject {
 
   void twoRanksSplitTheGlobalBatch() {
     const fs::path dir = root() / "ranks";
-    QVERIFY(test::write_synthetic_pack(dir, test::synthetic_docs(150, 6), "r").is_ok());
+    QVERIFY(shards::test::write_synthetic_pack(dir, shards::test::synthetic_docs(150, 6), "r").is_ok());
     auto set = ShardSet::open(dir);
     auto one = SequenceSampler::create(*set, {.seq_len = 8, .batch_size = 6, .seed = 3});
     auto r0 = SequenceSampler::create(*set, {.seq_len = 8, .batch_size = 3, .seed = 3, .rank = 0, .world_size = 2});
@@ -279,11 +279,11 @@ class TestShardsFormat : public QObject {
 
   void mixtureProportionsBudgetsAndResume() {
     const fs::path a = root() / "mix-a", b = root() / "mix-b";
-    QVERIFY(test::write_synthetic_pack(a, test::synthetic_docs(300, 7, 500), "a").is_ok());
+    QVERIFY(shards::test::write_synthetic_pack(a, shards::test::synthetic_docs(300, 7, 500), "a").is_ok());
     // Source b uses ids >= 600 so rows reveal their source.
-    auto docs_b = test::synthetic_docs(300, 8, 400);
+    auto docs_b = shards::test::synthetic_docs(300, 8, 400);
     for (auto& d : docs_b) for (auto& t : d) t = t == 0 ? 0 : t + 600;
-    QVERIFY(test::write_synthetic_pack(b, docs_b, "b").is_ok());
+    QVERIFY(shards::test::write_synthetic_pack(b, docs_b, "b").is_ok());
     std::vector<StageSpec> stages = {
         {"s1", 16 * 8 * 200, {{"a", a, 3.0}, {"b", b, 1.0}}},
         {"s2", 16 * 8 * 50, {{"b", b, 1.0}}},
@@ -350,8 +350,8 @@ class TestShardsFormat : public QObject {
 
   void mixtureRefusesMismatchedTokenizers() {
     const fs::path a = root() / "tok-a", b = root() / "tok-b";
-    QVERIFY(test::write_synthetic_pack(a, test::synthetic_docs(50, 9), "a", 1 << 20, 0, "fp-one").is_ok());
-    QVERIFY(test::write_synthetic_pack(b, test::synthetic_docs(50, 9), "b", 1 << 20, 0, "fp-two").is_ok());
+    QVERIFY(shards::test::write_synthetic_pack(a, shards::test::synthetic_docs(50, 9), "a", 1 << 20, 0, "fp-one").is_ok());
+    QVERIFY(shards::test::write_synthetic_pack(b, shards::test::synthetic_docs(50, 9), "b", 1 << 20, 0, "fp-two").is_ok());
     std::vector<StageSpec> stages = {{"s", 1000, {{"a", a, 1.0}, {"b", b, 1.0}}}};
     auto mix = MixtureSampler::open(stages, {.seq_len = 8, .batch_size = 2});
     QVERIFY(!mix.is_ok());
@@ -396,7 +396,7 @@ class TestShardsFormat : public QObject {
 
   void planCountsEpochs() {
     const fs::path a = root() / "plan-a";
-    auto m = test::write_synthetic_pack(a, test::synthetic_docs(100, 10), "a");
+    auto m = shards::test::write_synthetic_pack(a, shards::test::synthetic_docs(100, 10), "a");
     QVERIFY(m.is_ok());
     const uint64_t avail = m->train_tokens;
     std::vector<StageSpec> stages = {{"s1", avail * 2, {{"a", a, 1.0}}}, {"s2", avail / 2, {{"a", a, 1.0}}}};
@@ -408,5 +408,6 @@ class TestShardsFormat : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestShardsFormat)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestShardsFormat)
 #include "test_shards_format.moc"

@@ -42,7 +42,7 @@ class TestShardsPack : public QObject {
       std::string text;
       for (int s = 0; s < 1 + int(rng() % 4); ++s) {
         if (s) text += ' ';
-        text += test::ko_en_sentence(rng, ko, 4 + int(rng() % 10));
+        text += shards::test::ko_en_sentence(rng, ko, 4 + int(rng() % 10));
       }
       train_text << text << "\n";
       Json j = {{"id", i}, {"text", text}};
@@ -185,5 +185,6 @@ class TestShardsPack : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestShardsPack)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestShardsPack)
 #include "test_shards_pack.moc"

@@ -140,5 +140,6 @@ class TestDemoWorkspace : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestDemoWorkspace)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestDemoWorkspace)
 #include "test_demo_workspace.moc"

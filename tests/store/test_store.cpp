@@ -557,5 +557,6 @@ class TestStore : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestStore)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestStore)
 #include "test_store.moc"

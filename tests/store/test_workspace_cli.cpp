@@ -149,5 +149,6 @@ class TestWorkspaceCli : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestWorkspaceCli)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestWorkspaceCli)
 #include "test_workspace_cli.moc"

@@ -314,5 +314,6 @@ class TestSurgeryPlugin : public QObject {
   }
 };
 
-QTEST_MAIN(TestSurgeryPlugin)
+#include "test_main.h"
+KANANA_TEST_MAIN(TestSurgeryPlugin)
 #include "test_surgery_plugin.moc"

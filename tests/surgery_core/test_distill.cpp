@@ -235,5 +235,6 @@ class TestDistill : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestDistill)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestDistill)
 #include "test_distill.moc"

@@ -159,5 +159,6 @@ class TestSurgeryCli : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestSurgeryCli)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestSurgeryCli)
 #include "test_surgery_cli.moc"

@@ -553,5 +553,6 @@ class TestSurgeryPrune : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestSurgeryPrune)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestSurgeryPrune)
 #include "test_surgery_prune.moc"

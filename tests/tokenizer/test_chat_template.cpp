@@ -98,5 +98,6 @@ class TestChatTemplate : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestChatTemplate)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestChatTemplate)
 #include "test_chat_template.moc"

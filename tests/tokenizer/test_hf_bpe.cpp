@@ -204,5 +204,6 @@ class TestHfBpe : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestHfBpe)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestHfBpe)
 #include "test_hf_bpe.moc"

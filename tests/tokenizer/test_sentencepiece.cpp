@@ -186,5 +186,6 @@ class TestSentencePiece : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestSentencePiece)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestSentencePiece)
 #include "test_sentencepiece.moc"

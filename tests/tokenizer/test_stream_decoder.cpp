@@ -105,5 +105,6 @@ class TestStreamDecoder : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestStreamDecoder)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestStreamDecoder)
 #include "test_stream_decoder.moc"

@@ -96,5 +96,6 @@ class TestTokenizeCli : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestTokenizeCli)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestTokenizeCli)
 #include "test_tokenize_cli.moc"

@@ -208,5 +208,6 @@ class TestChat : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestChat)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestChat)
 #include "test_chat.moc"

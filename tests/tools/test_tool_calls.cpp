@@ -358,5 +358,6 @@ class TestToolCalls : public QObject {
   }
 };
 
-QTEST_APPLESS_MAIN(TestToolCalls)
+#include "test_main.h"
+KANANA_TEST_APPLESS_MAIN(TestToolCalls)
 #include "test_tool_calls.moc"

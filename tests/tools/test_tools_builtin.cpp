@@ -297,5 +297,6 @@ class TestToolsBuiltin : public QObject {
   }
 };
 
-QTEST_APPLESS_MAIN(TestToolsBuiltin)
+#include "test_main.h"
+KANANA_TEST_APPLESS_MAIN(TestToolsBuiltin)
 #include "test_tools_builtin.moc"

@@ -266,5 +266,6 @@ class TestToolsSandbox : public QObject {
   }
 };
 
-QTEST_APPLESS_MAIN(TestToolsSandbox)
+#include "test_main.h"
+KANANA_TEST_APPLESS_MAIN(TestToolsSandbox)
 #include "test_tools_sandbox.moc"

@@ -189,5 +189,6 @@ class TestRecipeSpec : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestRecipeSpec)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestRecipeSpec)
 #include "test_recipe_spec.moc"

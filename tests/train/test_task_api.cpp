@@ -211,5 +211,6 @@ class TestTaskApi : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestTaskApi)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestTaskApi)
 #include "test_task_api.moc"

@@ -114,5 +114,6 @@ class TestTrainCli : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestTrainCli)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestTrainCli)
 #include "test_train_cli.moc"

@@ -241,5 +241,6 @@ class TestTrainCore : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestTrainCore)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestTrainCore)
 #include "test_train_core.moc"
