@@ -7,6 +7,7 @@
 #include <QSettings>
 #include <QThread>
 
+#include "sdk/job_service.h"
 #include "store/workspace.h"
 
 namespace kanana::gui {
@@ -21,6 +22,14 @@ WorkbenchContext::WorkbenchContext(QSettings* settings, QObject* parent)
 }
 
 WorkbenchContext::~WorkbenchContext() = default;
+
+JobService* WorkbenchContext::jobService() {
+  if (!jobService_) {
+    jobService_ = new JobService(this);
+    jobService_->setWorkspace(workspacePath_);
+  }
+  return jobService_;
+}
 
 QString WorkbenchContext::workspaceName() const {
   return workspace_ ? QString::fromStdString(workspace_->name()) : QString();
@@ -61,6 +70,7 @@ void WorkbenchContext::closeWorkspace() {
   if (!workspace_) return;
   workspace_.reset();
   workspacePath_.clear();
+  if (jobService_) jobService_->setWorkspace(QString());
   Q_EMIT workspaceChanged(QString());
 }
 
@@ -75,6 +85,7 @@ void WorkbenchContext::switchTo(std::shared_ptr<store::Workspace> workspace) {
     settings_->setValue(settings_keys::kRecentWorkspaces, recent);
     settings_->setValue(settings_keys::kLastWorkspace, workspacePath_);
   }
+  if (jobService_) jobService_->setWorkspace(workspacePath_);
   log(LogLevel::Info, QStringLiteral("workspace"),
       tr("Opened workspace '%1' at %2").arg(workspaceName(), workspacePath_));
   Q_EMIT workspaceChanged(workspacePath_);

@@ -1,5 +1,5 @@
-// What the workbench gives every plugin: the current workspace, logging, settings, and an
-// object pool where plugins publish typed services for each other (Qt Creator's
+// What the workbench gives every plugin: the current workspace, logging, settings, the job
+// service (launching and following `kanana` runs; one per workbench), and an object pool where plugins publish typed services for each other (Qt Creator's
 // PluginManager::addObject/getObject). A plugin finds another plugin's service through an
 // interface declared in gui/sdk (`context()->getObject<IAnnotationSink>()`), never by
 // including the other plugin.
@@ -35,6 +35,8 @@ inline constexpr const char* kRecentWorkspaces = "workspace/recent";
 inline constexpr const char* kLastWorkspace = "workspace/last";
 }  // namespace settings_keys
 
+class JobService;
+
 class WorkbenchContext : public QObject {
   Q_OBJECT
  public:
@@ -57,6 +59,10 @@ class WorkbenchContext : public QObject {
   void closeWorkspace();
   // Most recently used first; the current one is added on every switch (at most 10).
   QStringList recentWorkspaces() const;
+
+  // ---- jobs (GUI thread): the one service every page launches and follows runs through.
+  // Made on first use; it follows this context's workspace from then on.
+  JobService* jobService();
 
   // ---- logging (any thread)
   void log(LogLevel level, const QString& source, const QString& message);
@@ -102,6 +108,7 @@ class WorkbenchContext : public QObject {
   QSettings* settings_;
   std::shared_ptr<store::Workspace> workspace_;
   QString workspacePath_;
+  JobService* jobService_ = nullptr;  // a child, made on first use
   mutable QReadWriteLock objectsLock_;  // guards objects_ (reads may come from workers)
   QList<QObject*> objects_;
 };

@@ -23,7 +23,7 @@
 
 #include "eval_charts.h"
 #include "eval_launch.h"
-#include "sdk/install_paths.h"
+#include "sdk/job_service.h"
 #include "sdk/workbench_context.h"
 
 namespace kanana::evaluation {
@@ -41,26 +41,30 @@ EvaluationPage::EvaluationPage(gui::WorkbenchContext* context, QWidget* parent)
     : QWidget(parent),
       context_(context),
       controller_(new EvalController(this)),
+      jobs_(context ? context->jobService() : new gui::JobService(this)),
       comparison_(new ComparisonModel(this)),
       samples_(new SamplesModel(this)) {
-  kananaBinary_ = gui::kananaBinary();
   buildUi();
   connect(controller_, &EvalController::comparisonLoaded, this, &EvaluationPage::onComparison);
   connect(controller_, &EvalController::checkpointsListed, this, &EvaluationPage::onCheckpoints);
-  connect(controller_, &EvalController::runsListed, this, &EvaluationPage::onRuns);
   connect(controller_, &EvalController::samplesLoaded, this, &EvaluationPage::onSamples);
-  connect(controller_, &EvalController::launched, this, [this](const QList<qint64>& ids) {
-    setStatus(tr("launched %n eval run(s)", nullptr, int(ids.size())));
-    poll_.start();
+  connect(jobs_, &gui::JobService::runsListed, this, &EvaluationPage::onRuns);
+  connect(jobs_, &gui::JobService::launched, this, [this](quint64 ticket, qint64) {
+    if (!tickets_.remove(ticket)) return;  // another page's launch
+    ++launchedNow_;
+    setStatus(tr("launched %n eval run(s)", nullptr, launchedNow_));
   });
-  connect(controller_, &EvalController::launchFailed, this, [this](const QString& e) { setStatus(e, true); });
+  connect(jobs_, &gui::JobService::launchFailed, this, [this](quint64 ticket, const QString& e) {
+    if (tickets_.remove(ticket)) setStatus(e, true);
+  });
+  // The service polls the runs (and records their results); a finished eval run adds a column.
+  connect(jobs_, &gui::JobService::runStateChanged, this, [this](qint64, const QString& kind, const QString& state) {
+    if (kind == QLatin1String("eval") && !gui::RunInfo::isActiveRunState(state)) controller_->reload();
+  });
+  onRuns(jobs_->workspacePath(), jobs_->runs());  // the service may have listed before this page existed
   connect(controller_, &EvalController::error, this, [this](const QString& e) {
     setStatus(e, true);
     if (context_) context_->logWarning(QStringLiteral("evaluation"), e);
-  });
-  poll_.setInterval(2000);
-  connect(&poll_, &QTimer::timeout, this, [this] {
-    if (controller_->pending() == 0) controller_->poll();
   });
   if (context_) {
     connect(context_, &gui::WorkbenchContext::workspaceChanged, this, &EvaluationPage::onWorkspaceChanged);
@@ -146,6 +150,7 @@ void EvaluationPage::buildUi() {
   auto* runBox = new QGroupBox(tr("Eval runs"), left);
   auto* runLayout = new QVBoxLayout(runBox);
   runs_ = new QListWidget(runBox);
+  runs_->setObjectName(QStringLiteral("evalRuns"));
   runLayout->addWidget(runs_);
   lv->addWidget(runBox, 1);
   left->setMinimumWidth(260);
@@ -269,18 +274,15 @@ void EvaluationPage::onCheckpoints(const QList<CheckpointEntry>& checkpoints, co
   }
 }
 
-void EvaluationPage::onRuns(const QList<EvalRunRow>& runs, bool anyActive) {
+void EvaluationPage::onRuns(const QString& workspace, const QList<gui::RunInfo>& runs) {
+  if (workspace != jobs_->workspacePath()) return;  // a listing of a workspace since closed
   runs_->clear();
   for (const auto& r : runs) {
+    if (r.kind != QLatin1String("eval")) continue;
     auto* item = new QListWidgetItem(QStringLiteral("#%1 %2 — %3").arg(r.id).arg(r.name, r.state), runs_);
     if (!r.reason.isEmpty()) item->setToolTip(r.reason);
     if (r.state == QLatin1String("failed")) item->setForeground(QColor(0xb0, 0x00, 0x20));
     if (r.state == QLatin1String("running") || r.state == QLatin1String("queued")) item->setForeground(QColor(0x1e, 0x60, 0xc0));
-  }
-  if (anyActive) {
-    if (!poll_.isActive()) poll_.start();
-  } else {
-    poll_.stop();
   }
 }
 
@@ -344,15 +346,20 @@ bool EvaluationPage::launchSelected() {
   auto kind = jobs::parse_target_kind(target_->currentText().toStdString());
   s.target.kind = kind.is_ok() ? *kind : jobs::TargetKind::kLocal;
   s.target.host = host_->text().trimmed().toStdString();
-  // A remote target runs its own `kanana` (on PATH there); this machine's binary only locally.
-  if (s.target.kind == jobs::TargetKind::kLocal) s.target.kanana_binary = kananaBinary_.toStdString();
+  // A remote target runs its own `kanana` (on PATH there); the job service fills in this
+  // machine's binary for local jobs.
   auto specs = plan_eval_jobs(checkpoints, tasks, s);
   if (!specs.is_ok()) {
     setStatus(QString::fromStdString(specs.status().message()), true);
     return false;
   }
   setStatus(tr("launching %n eval job(s)…", nullptr, int(specs->size())));
-  controller_->launch(*specs);
+  launchedNow_ = 0;
+  for (const jobs::JobSpec& spec : *specs) {
+    gui::JobLaunch launch;
+    launch.spec = spec;
+    tickets_.insert(jobs_->launch(launch));
+  }
   return true;
 }
 

@@ -2,17 +2,19 @@
 // through the job system, off the GUI thread); compare checkpoints × tasks in a table with
 // bootstrap standard errors; bar, radar and per-language perplexity charts; double-click a
 // cell to drill down to the per-item predictions with the log-prob of every choice.
-// The work (reading results, bootstraps, launching, polling) runs in EvalController.
+// Reading results and bootstraps runs in EvalController; launching and polling the eval jobs
+// in the workbench's job service.
 #pragma once
 
 #include <QPointer>
+#include <QSet>
 #include <QString>
-#include <QTimer>
 #include <QWidget>
 
 #include "comparison_model.h"
 #include "eval_controller.h"
 #include "samples_model.h"
+#include "sdk/job_service.h"
 
 class QComboBox;
 class QLabel;
@@ -58,8 +60,6 @@ class EvaluationPage : public QWidget {
   int checkpointCount() const;
   void setFewshot(int k);
   void setLimit(int n);
-  // `kanana` as the jobs run it (default: next to the workbench binary, else on PATH).
-  void setKananaBinary(const QString& path) { kananaBinary_ = path; }
   // What the Launch button does.
   bool launchSelected();
   // Loads the per-item predictions of a table cell into the Items tab.
@@ -75,7 +75,7 @@ class EvaluationPage : public QWidget {
   void onWorkspaceChanged(const QString& path);
   void onComparison(const ComparisonPtr& data);
   void onCheckpoints(const QList<CheckpointEntry>& checkpoints, const QStringList& evalDatasets);
-  void onRuns(const QList<EvalRunRow>& runs, bool anyActive);
+  void onRuns(const QString& workspace, const QList<gui::RunInfo>& runs);
   void onSamples(const SamplesPtr& samples, const QString& title, const QString& filter);
   void refreshCharts();
   void saveTasks() const;
@@ -83,10 +83,11 @@ class EvaluationPage : public QWidget {
 
   gui::WorkbenchContext* context_;
   EvalController* controller_;
+  gui::JobService* jobs_;   // the context's: launches and polls the eval runs
+  QSet<quint64> tickets_;   // this page's launches in flight
+  int launchedNow_ = 0;
   ComparisonModel* comparison_;
   SamplesModel* samples_;
-  QTimer poll_;
-  QString kananaBinary_;
 
   QListWidget* checkpoints_ = nullptr;
   QListWidget* tasks_ = nullptr;

@@ -26,7 +26,7 @@
 #include "desktop_notifier.h"
 #include "file_follower.h"
 #include "jobs/job_status.h"
-#include "jobs_worker.h"
+#include "sdk/job_service.h"
 #include "recipe_editor.h"
 #include "run_charts.h"
 #include "sdk/workbench_context.h"
@@ -68,7 +68,7 @@ void appendLines(QPlainTextEdit* view, const QString& text) {
 }  // namespace
 
 JobsPage::JobsPage(gui::WorkbenchContext* context, QWidget* parent)
-    : QWidget(parent), context_(context), controller_(new JobsController(this)), notifier_(new DesktopNotifier(this)),
+    : QWidget(parent), context_(context), jobs_(context ? context->jobService() : new gui::JobService(this)), notifier_(new DesktopNotifier(this)),
       model_(new RunsModel(this)) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(6, 6, 6, 6);
@@ -97,8 +97,9 @@ JobsPage::JobsPage(gui::WorkbenchContext* context, QWidget* parent)
   split->setSizes({360, 900});
   layout->addWidget(split, 1);
 
-  connect(controller_, &JobsController::runsListed, this, &JobsPage::applyRuns);
-  connect(controller_, &JobsController::launched, this, [this](qint64 id, const QString& dir) {
+  connect(jobs_, &gui::JobService::runsListed, this, &JobsPage::applyRuns);
+  connect(jobs_, &gui::JobService::launched, this, [this](quint64 ticket, qint64 id, const QString& dir) {
+    if (!tickets_.remove(ticket)) return;  // another page's launch
     launching_ = false;
     launchStatus_->setStyleSheet(QStringLiteral("color: #2a8a4a;"));
     launchStatus_->setText(tr("Run %1 launched in %2").arg(id).arg(dir));
@@ -107,7 +108,8 @@ JobsPage::JobsPage(gui::WorkbenchContext* context, QWidget* parent)
     updateButtons();
     Q_EMIT runLaunched(id);
   });
-  connect(controller_, &JobsController::launchFailed, this, [this](const QString& error) {
+  connect(jobs_, &gui::JobService::launchFailed, this, [this](quint64 ticket, const QString& error) {
+    if (!tickets_.remove(ticket)) return;
     launching_ = false;
     launchStatus_->setStyleSheet(QStringLiteral("color: #c03030;"));
     launchStatus_->setText(tr("Launch failed: %1").arg(error));
@@ -115,7 +117,7 @@ JobsPage::JobsPage(gui::WorkbenchContext* context, QWidget* parent)
     updateButtons();
     Q_EMIT launchFailed(error);
   });
-  connect(controller_, &JobsController::actionFinished, this,
+  connect(jobs_, &gui::JobService::actionFinished, this,
           [this](const QString& action, qint64 id, qint64 newId, const QString& error) {
             if (!error.isEmpty()) {
               showBanner(tr("Could not %1 run %2").arg(action).arg(id), error, true);
@@ -126,17 +128,10 @@ JobsPage::JobsPage(gui::WorkbenchContext* context, QWidget* parent)
             }
             Q_EMIT actionFinished(action, id, newId, error);
           });
-  connect(controller_, &JobsController::workspaceError, this, [this](const QString& error) {
+  connect(jobs_, &gui::JobService::workspaceError, this, [this](const QString& error) {
     if (context_) context_->logError(QStringLiteral("jobs"), error);
   });
   connect(notifier_, &DesktopNotifier::bannerRequested, this, &JobsPage::showBanner);
-
-  refresh_.setSingleShot(true);
-  connect(&refresh_, &QTimer::timeout, this, [this] {
-    // One poll at a time: a slow ssh host must not pile up calls behind it.
-    if (controller_->pending() == 0) controller_->refresh(true);
-    scheduleRefresh();
-  });
 
   if (context_) {
     picker_->load(context_->settings());
@@ -149,10 +144,6 @@ JobsPage::JobsPage(gui::WorkbenchContext* context, QWidget* parent)
 
 JobsPage::~JobsPage() {
   if (context_) picker_->save(context_->settings());
-  refresh_.stop();
-  // Let the worker finish what was asked (a launch just clicked) while the page is whole.
-  delete controller_;
-  controller_ = nullptr;
   // Followers are children; series go with the map.
   qDeleteAll(watched_);
   watched_.clear();
@@ -303,29 +294,16 @@ void JobsPage::openWorkspace(const QString& path) {
   workspacePath_ = path;
   editor_->setWorkspaceDir(path);
   model_->setRuns({});
-  controller_->setWorkspace(path);
-  if (!path.isEmpty()) controller_->refresh(true);
+  // The service follows the context's workspace; this asks for a listing for this page.
+  if (!path.isEmpty()) jobs_->refresh(true);
   launchStatus_->setText(path.isEmpty() ? tr("Open a workspace to launch runs: they are recorded there.") : QString());
   updateButtons();
-  scheduleRefresh();
 }
 
-void JobsPage::refreshNow(bool poll) { controller_->refresh(poll); }
+void JobsPage::refreshNow(bool poll) { jobs_->refresh(poll); }
 
 void JobsPage::setRefreshInterval(int activeMs, int idleMs) {
-  activeIntervalMs_ = activeMs;
-  idleIntervalMs_ = idleMs;
-  scheduleRefresh();
-}
-
-void JobsPage::scheduleRefresh() {
-  if (workspacePath_.isEmpty()) {
-    refresh_.stop();
-    return;
-  }
-  bool active = false;
-  for (const RunRow& r : model_->runs()) active |= isActiveState(r.state);
-  refresh_.start(active ? activeIntervalMs_ : idleIntervalMs_);
+  jobs_->setPollIntervals(activeMs, idleMs);
 }
 
 void JobsPage::applyRuns(const QString& workspace, const QList<RunRow>& rows) {
@@ -376,7 +354,6 @@ void JobsPage::applyRuns(const QString& workspace, const QList<RunRow>& rows) {
   for (qint64 id : shownOrder_) charts_->setRun(id, runLabel(id), colorFor(id));
   updateDetail();
   updateButtons();
-  scheduleRefresh();
   Q_EMIT runsUpdated();
 }
 
@@ -591,7 +568,7 @@ Result<LaunchPlan> JobsPage::currentPlan() const {
   req.runName = check.name.isEmpty() ? QStringLiteral("run") : check.name;
   req.runFolder = makeRunFolder(req.runName);
   req.workspaceRunsDir = workspacePath_ + QStringLiteral("/runs");
-  req.kananaBinary = defaultKananaBinary();
+  req.kananaBinary = jobs_->kananaBinary();
   req.target = picker_->target();
   return planLaunch(req);
 }
@@ -638,7 +615,12 @@ bool JobsPage::launchCurrent(QString* error, bool confirmSbatch) {
   launchStatus_->setText(tr("Launching %1 on %2…").arg(QString::fromStdString(plan->spec.name),
                                                        QString::fromLatin1(jobs::target_kind_name(plan->spec.target.kind))));
   updateButtons();
-  controller_->launch(*plan);
+  gui::JobLaunch launch;
+  launch.spec = plan->spec;
+  launch.localDir = plan->localDir;
+  launch.remoteDir = plan->runDir;  // sent there for jobs on another host
+  launch.files = {{QStringLiteral("recipe.json"), QByteArray::fromStdString(plan->recipeForTarget.dump(2) + "\n")}};
+  tickets_.insert(jobs_->launch(launch));
   return true;
 }
 
@@ -650,13 +632,13 @@ void JobsPage::cancelRun(qint64 runId) {
                                                       .arg(runId)
                                                       .arg(r->name)) != QMessageBox::Yes)
     return;
-  controller_->cancel(runId);
+  jobs_->cancel(runId);
 }
 
 void JobsPage::resumeRun(qint64 runId) {
   const RunRow* r = model_->run(runId);
   if (!r) return;
-  controller_->resume(runId);
+  jobs_->resume(runId);
 }
 
 void JobsPage::showBanner(const QString& title, const QString& body, bool failed) {

@@ -7,11 +7,12 @@
 // when a run it watched finishes or fails.
 //
 // Threading: widgets and event tailing on the GUI thread (reads are chunked); polling,
-// launching, cancelling and resuming on the JobsController's thread.
+// launching, cancelling and resuming on the workbench's job service (gui/sdk/job_service.h).
 #pragma once
 
 #include <QHash>
 #include <QPointer>
+#include <QSet>
 #include <QTimer>
 #include <QWidget>
 #include <memory>
@@ -37,7 +38,6 @@ namespace kanana::jobsplugin {
 
 class DesktopNotifier;
 class FileFollower;
-class JobsController;
 class RecipeEditor;
 class RunCharts;
 class TargetPicker;
@@ -74,7 +74,7 @@ class JobsPage : public QWidget {
   bool launchCurrent(QString* error, bool confirmSbatch = true);
   void cancelRun(qint64 runId);
   void resumeRun(qint64 runId);
-  // Ask for a snapshot now (poll: also ask the launchers how active runs are doing).
+  // Ask the job service for a snapshot now (poll: also ask the launchers how active runs are doing).
   void refreshNow(bool poll = true);
   void setRefreshInterval(int activeMs, int idleMs);
   // Tests and scripted use: no confirmation dialog before stopping a run.
@@ -110,10 +110,9 @@ class JobsPage : public QWidget {
   QString runLabel(qint64 runId) const;
   void saveSelection() const;
   QList<qint64> savedSelection() const;
-  void scheduleRefresh();
 
   gui::WorkbenchContext* context_;
-  JobsController* controller_;
+  gui::JobService* jobs_;  // the context's (shared with the other pages)
   DesktopNotifier* notifier_;
   RunsModel* model_;
   QTableView* table_ = nullptr;
@@ -139,9 +138,7 @@ class JobsPage : public QWidget {
   qint64 focus_ = 0;
   FileFollower* output_ = nullptr;  // the focus run's rank-0.log
   FinishWatcher finishWatcher_;
-  QTimer refresh_;
-  int activeIntervalMs_ = 2000;
-  int idleIntervalMs_ = 10000;
+  QSet<quint64> tickets_;  // this page's launches still in flight at the job service
   bool firstSnapshot_ = true;
   bool applyingSelection_ = false;
   bool confirmActions_ = true;

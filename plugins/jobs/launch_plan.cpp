@@ -9,7 +9,6 @@
 #include "jobs/slurm_launcher.h"
 #include "jobs/ssh_launcher.h"
 #include "recipe_files.h"
-#include "sdk/install_paths.h"
 
 namespace kanana::jobsplugin {
 
@@ -21,8 +20,6 @@ QString makeRunFolder(const QString& name) {
     clean.append((c == QLatin1Char('/') || c == QLatin1Char('\\') || c.unicode() < 0x20 || c.isSpace()) ? QLatin1Char('_') : c);
   return clean + QLatin1Char('-') + QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd-HHmmss"));
 }
-
-QString defaultKananaBinary() { return gui::kananaBinary(); }
 
 namespace {
 

@@ -54,10 +54,6 @@ struct LaunchRequest {
 // "<name>-YYYYmmdd-HHMMSS" (UTC), with '/' and control characters replaced.
 QString makeRunFolder(const QString& name);
 
-// `kanana` next to this executable (build/bin, or the installed bin/), else $KANANA_BINARY,
-// else "kanana" on PATH.
-QString defaultKananaBinary();
-
 struct LaunchPlan {
   jobs::JobSpec spec;       // ready for RunRegistry::launch (run_dir and local_dir set)
   QString runDir;           // where the job runs, as it sees it

@@ -11,12 +11,17 @@
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSaveFile>
+#include <QTabWidget>
 #include <QTextBlock>
+#include <QTextCursor>
 #include <QTimer>
 #include <QVBoxLayout>
 
 #include "recipe_files.h"
+#include "recipe_form.h"
+#include "sdk/options_form.h"
 
 namespace kanana::jobsplugin {
 
@@ -46,7 +51,27 @@ RecipeEditor::RecipeEditor(QWidget* parent) : QWidget(parent) {
   edit_->setLineWrapMode(QPlainTextEdit::NoWrap);
   edit_->setTabChangesFocus(false);
   edit_->setPlaceholderText(tr("A training recipe (JSON): pick a preset, open a file, or paste one."));
-  layout->addWidget(edit_, 1);
+  // The form: the option tables of the recipe's type, in sync with the text.
+  form_ = new gui::OptionsForm(this);
+  form_->setObjectName(QStringLiteral("recipeForm"));
+  auto* formPage = new QWidget(this);
+  auto* formLayout = new QVBoxLayout(formPage);
+  formLayout->setContentsMargins(0, 0, 0, 0);
+  formNote_ = new QLabel(formPage);
+  formNote_->setWordWrap(true);
+  formNote_->setStyleSheet(QStringLiteral("color: palette(mid);"));
+  formLayout->addWidget(formNote_);
+  auto* scroll = new QScrollArea(formPage);
+  scroll->setWidget(form_);
+  scroll->setWidgetResizable(true);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);  // the fields grow with the width
+  scroll->setFrameShape(QFrame::NoFrame);
+  formLayout->addWidget(scroll, 1);
+  views_ = new QTabWidget(this);
+  views_->setObjectName(QStringLiteral("recipeViews"));
+  views_->addTab(formPage, tr("Form"));
+  views_->addTab(edit_, tr("Advanced (JSON)"));
+  layout->addWidget(views_, 1);
   status_ = new QLabel(this);
   status_->setObjectName(QStringLiteral("recipeStatus"));
   status_->setWordWrap(true);
@@ -57,7 +82,11 @@ RecipeEditor::RecipeEditor(QWidget* parent) : QWidget(parent) {
   debounce_->setSingleShot(true);
   debounce_->setInterval(kDebounceMs);
   connect(debounce_, &QTimer::timeout, this, [this] { validateNow(); });
-  connect(edit_, &QPlainTextEdit::textChanged, this, [this] { debounce_->start(); });
+  connect(edit_, &QPlainTextEdit::textChanged, this, [this] {
+    debounce_->start();
+    if (!syncing_) textToForm();
+  });
+  connect(form_, &gui::OptionsForm::documentEdited, this, &RecipeEditor::formToText);
   connect(presets_, qOverload<int>(&QComboBox::activated), this, &RecipeEditor::applyPreset);
   connect(open, &QPushButton::clicked, this, &RecipeEditor::openDialog);
   connect(save, &QPushButton::clicked, this, [this] {
@@ -71,6 +100,42 @@ RecipeEditor::RecipeEditor(QWidget* parent) : QWidget(parent) {
   });
   connect(saveAs, &QPushButton::clicked, this, &RecipeEditor::saveDialog);
   setWorkspaceDir(QString());
+  textToForm();
+}
+
+void RecipeEditor::textToForm() {
+  const QString text = edit_->toPlainText();
+  const gui::OrderedJson doc = gui::OrderedJson::parse(text.toStdString(), nullptr, false);
+  if (text.trimmed().isEmpty() || doc.is_discarded() || !doc.is_object()) {
+    // The form keeps the last recipe it showed (at first a pretrain recipe's defaults, to show
+    // what there is to set); editing it would overwrite the text.
+    if (form_->sections().empty()) {
+      formType_ = "pretrain";
+      form_->setSections(recipeFormSections(formType_));
+    }
+    form_->setEnabled(false);
+    formNote_->setText(text.trimmed().isEmpty() ? tr("Pick a preset or open a recipe to edit it here.")
+                                                 : tr("The JSON text does not parse: fix it in the Advanced (JSON) tab."));
+    return;
+  }
+  const std::string type = doc.contains("type") && doc["type"].is_string() ? doc["type"].get<std::string>() : "pretrain";
+  if (type != formType_) {
+    formType_ = type;
+    form_->setSections(recipeFormSections(type));
+  }
+  form_->setDocument(doc);
+  form_->setEnabled(true);
+  formNote_->setText(tr("Recipe type '%1'. Model, stages and data sources are edited in the Advanced (JSON) tab; "
+                        "keys the form does not show are kept.").arg(QString::fromStdString(type)));
+}
+
+void RecipeEditor::formToText() {
+  syncing_ = true;
+  // One undoable edit that replaces the whole text, so Ctrl+Z in the JSON tab undoes a form change.
+  QTextCursor c(edit_->document());
+  c.select(QTextCursor::Document);
+  c.insertText(QString::fromStdString(form_->document().dump(2)) + QLatin1Char('\n'));
+  syncing_ = false;
 }
 
 void RecipeEditor::setWorkspaceDir(const QString& dir) {

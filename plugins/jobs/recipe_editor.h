@@ -1,7 +1,9 @@
-// The recipe editor: a JSON text editor with presets, open and save, validated as you type
-// (a short debounce after the last key, then recipe_check.h: JSON syntax, then the trainer's
-// own parser). An error names the field and marks its line; launching is allowed only while
-// the recipe is valid. GUI thread; validation of a recipe is fast (no file is read but the
+// The recipe editor: presets, open and save, and two views of one recipe kept in sync both
+// ways — a form generated from the recipe type's option tables (recipe_form.h: one widget per
+// field, the table's message beside a bad value) and the JSON text ("Advanced (JSON)": every
+// key, the form's and the rest). Validated as you type (a short debounce after the last key,
+// then recipe_check.h: JSON syntax, then the trainer's own parser). An error names the field
+// and marks its line; launching is allowed only while the recipe is valid. GUI thread; validation of a recipe is fast (no file is read but the
 // pack manifests the stages name), so it runs inline.
 #pragma once
 
@@ -14,7 +16,12 @@ class QComboBox;
 class QLabel;
 class QPlainTextEdit;
 class QPushButton;
+class QTabWidget;
 class QTimer;
+
+namespace kanana::gui {
+class OptionsForm;
+}
 
 namespace kanana::jobsplugin {
 
@@ -41,6 +48,8 @@ class RecipeEditor : public QWidget {
   Json recipeJson() const;
 
   QPlainTextEdit* textEdit() const { return edit_; }
+  gui::OptionsForm* form() const { return form_; }
+  QTabWidget* views() const { return views_; }  // "Form" | "Advanced (JSON)"
   QLabel* statusLabel() const { return status_; }
   QComboBox* presetBox() const { return presets_; }
 
@@ -54,9 +63,18 @@ class RecipeEditor : public QWidget {
   void openDialog();
   void saveDialog();
   void showCheck();
+  // The JSON text → the form (the sections follow the recipe's type).
+  void textToForm();
+  // The form → the JSON text.
+  void formToText();
 
   QComboBox* presets_;
   QPlainTextEdit* edit_;
+  gui::OptionsForm* form_;
+  QTabWidget* views_;
+  QLabel* formNote_;
+  std::string formType_ = "\x01";  // the type the form's sections are for (none yet)
+  bool syncing_ = false;
   QLabel* status_;
   QLabel* fileLabel_;
   QTimer* debounce_;

@@ -5,10 +5,6 @@
 
 namespace kanana::jobsplugin {
 
-bool isActiveState(const QString& state) {
-  return state == QStringLiteral("queued") || state == QStringLiteral("running");
-}
-
 int RunsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(runs_.size()); }
 int RunsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 

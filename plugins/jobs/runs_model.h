@@ -1,5 +1,5 @@
 // The queue: the workspace's runs as a table (id, name, state, target, step, loss, started),
-// filled from snapshots the jobs worker takes on its own database connection. setRuns()
+// filled from the job service's listings (taken on its own database connection). setRuns()
 // updates rows in place when the set of runs is unchanged, so selections survive refreshes.
 // QtCore only; GUI thread.
 #pragma once
@@ -10,28 +10,14 @@
 #include <QMetaType>
 #include <QString>
 
+#include "sdk/job_service.h"
+
 namespace kanana::jobsplugin {
 
-struct RunRow {
-  qint64 id = 0;
-  QString name;
-  QString kind;
-  QString state;          // queued | running | finished | failed | cancelled
-  QString target;         // local | ssh | slurm
-  QString host;
-  QString runDir;         // as the job sees it
-  QString localDir;       // this machine's folder with events.jsonl (a mirror for ssh runs)
-  int worldSize = 1;
-  QString createdAt, startedAt, finishedAt;
-  qint64 lastStep = -1;
-  double lastLoss = qQNaN();
-  QString reason;         // why it failed / was cancelled
-  QString pollError;      // the last refresh could not reach the job (state left as is)
-  qint64 resumedFrom = 0; // the run this one resumed, if any
-  bool hasHandle = false; // launched through the job system (can be polled, cancelled, resumed)
-};
+// A run as the job service lists it (gui/sdk/job_service.h).
+using RunRow = gui::RunInfo;
 
-bool isActiveState(const QString& state);  // queued or running
+inline bool isActiveState(const QString& state) { return gui::RunInfo::isActiveRunState(state); }  // queued or running
 
 class RunsModel : public QAbstractTableModel {
   Q_OBJECT
@@ -58,5 +44,3 @@ class RunsModel : public QAbstractTableModel {
 };
 
 }  // namespace kanana::jobsplugin
-
-Q_DECLARE_METATYPE(kanana::jobsplugin::RunRow)

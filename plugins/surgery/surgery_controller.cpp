@@ -9,7 +9,8 @@
 
 #include <map>
 
-#include "jobs/run_registry.h"
+#include "jobs/job_spec.h"
+#include "sdk/job_service.h"
 #include "model/checkpoint.h"
 #include "model/generate.h"
 #include "store/workspace.h"
@@ -70,14 +71,29 @@ struct SurgeryController::Models {
   }
 };
 
-SurgeryController::SurgeryController(QObject* parent)
-    : QObject(parent), worker_(new QObject), models_(std::make_shared<Models>()) {
+SurgeryController::SurgeryController(gui::JobService* jobs, QObject* parent)
+    : QObject(parent), jobs_(jobs), worker_(new QObject), models_(std::make_shared<Models>()) {
   qRegisterMetaType<std::shared_ptr<const surgery::ImportanceScores>>();
   qRegisterMetaType<GenerationPair>();
   thread_.setObjectName(QStringLiteral("surgery-worker"));
   worker_->moveToThread(&thread_);
   connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
   thread_.start();
+  // A pipeline counts as in flight until the service has launched it (or failed to).
+  auto done = [this](quint64 ticket) {
+    if (!launches_.contains(ticket)) return false;
+    if (--pending_ == 0) Q_EMIT idle();
+    return true;
+  };
+  connect(jobs_, &gui::JobService::launched, this, [this, done](quint64 ticket, qint64 id) {
+    if (!done(ticket)) return;
+    Q_EMIT pipelineLaunched(id, launches_.take(ticket));
+  });
+  connect(jobs_, &gui::JobService::launchFailed, this, [this, done](quint64 ticket, const QString& error) {
+    if (!done(ticket)) return;
+    launches_.remove(ticket);
+    Q_EMIT failed(QStringLiteral("pipeline"), error);
+  });
 }
 
 SurgeryController::~SurgeryController() {
@@ -200,7 +216,9 @@ void SurgeryController::generate(const QString& teacher, const QString& student,
   });
 }
 
-void SurgeryController::launchPipeline(const QString& workspace, const QString& name, const PipelineSettings& settings) {
+void SurgeryController::launchPipeline(const QString& name, const PipelineSettings& settings) {
+  const QString workspace = jobs_->workspacePath();
+  if (workspace.isEmpty()) return fail(QStringLiteral("pipeline"), "open a workspace first: runs are recorded there");
   post([this, workspace, name, settings] {
     auto fail = [this](const std::string& m) { this->fail(QStringLiteral("pipeline"), m); };
     auto spec_json = pipelineSpecJson(settings);
@@ -225,12 +243,14 @@ void SurgeryController::launchPipeline(const QString& workspace, const QString& 
     spec.command = {"kanana", "surgery", "pipeline", "--spec", spec_file.string(), "--run-dir", "{run_dir}", "--threads",
                     std::to_string(threads), "--quiet"};
     spec.env["OMP_NUM_THREADS"] = std::to_string(threads);
-    spec.target.kanana_binary = kananaBinary().toStdString();
     for (const QString& p : settings.trainPacks) spec.inputs.push_back(QFileInfo(p).absoluteFilePath().toStdString());
-    jobs::RunRegistry registry(**ws);
-    auto id = registry.launch(spec);
-    if (!id) return fail(id.status().message());
-    deliver([this, id = *id, dir = QString::fromStdString(run_dir.string())] { Q_EMIT pipelineLaunched(id, dir); });
+    ++pending_;  // until the service answers
+    deliver([this, spec, dir = QString::fromStdString(run_dir.string())] {
+      gui::JobLaunch launch;
+      launch.spec = spec;
+      launch.localDir = dir;
+      launches_.insert(jobs_->launch(launch), dir);
+    });
   });
 }
 

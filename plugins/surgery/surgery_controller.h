@@ -1,9 +1,10 @@
 // Everything on the Surgery page that takes time runs on one background thread owned by
 // SurgeryController: importance estimation (forward passes over the calibration set, with
 // progress and cancel), loading a score file (the model's weights are read to check the
-// fingerprint), teacher/student generations side by side, and launching the prune → distill
-// pipeline through core/jobs (RunRegistry: a detached `kanana surgery pipeline` process
-// recorded in the workspace like any training run).
+// fingerprint), teacher/student generations side by side, and preparing the prune → distill
+// pipeline (its spec checked and written into a new run folder), which the workbench's job
+// service then launches: a detached `kanana surgery pipeline` process recorded in the
+// workspace like any training run.
 //
 // Threading contract: the methods return at once (GUI thread); the work runs in call order on
 // the controller's worker thread; results come back as the signals below, emitted on the GUI thread
@@ -11,6 +12,7 @@
 // estimation or generation at its next batch / token. The header is LibTorch-free.
 #pragma once
 
+#include <QHash>
 #include <QObject>
 #include <QString>
 #include <QThread>
@@ -21,6 +23,10 @@
 #include "base/progress.h"
 #include "surgery/importance.h"
 #include "surgery_files.h"
+
+namespace kanana::gui {
+class JobService;
+}
 
 namespace kanana::surgeryplugin {
 
@@ -42,7 +48,8 @@ struct GenerationPair {
 class SurgeryController : public QObject {
   Q_OBJECT
  public:
-  explicit SurgeryController(QObject* parent = nullptr);
+  // `jobs` launches the pipeline runs into its workspace; not owned, must outlive the controller.
+  explicit SurgeryController(gui::JobService* jobs, QObject* parent = nullptr);
   ~SurgeryController() override;  // cancels and waits for the call in flight
 
   void computeImportance(const ImportanceRequest& request);
@@ -50,8 +57,9 @@ class SurgeryController : public QObject {
   // The first of `files` computed on exactly this model (scoresLoaded), or nothing.
   void findSavedScores(const QString& model, const QStringList& files);
   void generate(const QString& teacher, const QString& student, const QString& prompt, int maxNewTokens);
-  // Writes <workspace>/runs/<name>-<time>/pipeline-spec.json and launches it.
-  void launchPipeline(const QString& workspace, const QString& name, const PipelineSettings& settings);
+  // Writes <workspace>/runs/<name>-<time>/pipeline-spec.json in the job service's workspace
+  // and launches it there.
+  void launchPipeline(const QString& name, const PipelineSettings& settings);
   void cancel() { cancel_.cancel(); }
   bool busy() const { return pending_ > 0; }
 
@@ -74,6 +82,8 @@ class SurgeryController : public QObject {
   void deliver(F&& emitter);
   void fail(const QString& what, const std::string& error);
 
+  gui::JobService* jobs_;
+  QHash<quint64, QString> launches_;  // job service tickets in flight → run folder
   QThread thread_;
   QObject* worker_;  // lives on thread_; runs the posted calls
   CancelToken cancel_;

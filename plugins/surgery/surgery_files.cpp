@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "sdk/install_paths.h"
 #include "surgery/distill_spec.h"
 #include "train/recipe.h"
 
@@ -168,7 +167,5 @@ Result<Json> pipelineSpecJson(const PipelineSettings& s) {
   return Json{{"teacher", abs(s.teacher)}, {"target", surgery::target_shape_to_json(s.target)}, {"prune", prune},
               {"distill", distill}};
 }
-
-QString kananaBinary() { return gui::kananaBinary(); }
 
 }  // namespace kanana::surgeryplugin

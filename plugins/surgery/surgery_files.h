@@ -54,7 +54,4 @@ struct PipelineSettings {
 // The spec JSON; errors (no teacher, no packs, bad numbers) name the setting.
 Result<Json> pipelineSpecJson(const PipelineSettings& settings);
 
-// The `kanana` executable next to the workbench's (or $KANANA_BINARY, or "kanana" on PATH).
-QString kananaBinary();
-
 }  // namespace kanana::surgeryplugin

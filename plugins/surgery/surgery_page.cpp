@@ -55,7 +55,7 @@ QComboBox* aggCombo(const QStringList& items, QWidget* parent) {
 }  // namespace
 
 SurgeryPage::SurgeryPage(gui::WorkbenchContext* context, QWidget* parent)
-    : QWidget(parent), context_(context), session_(new SurgerySession(this)), controller_(new SurgeryController(this)) {
+    : QWidget(parent), context_(context), session_(new SurgerySession(this)), controller_(new SurgeryController(context->jobService(), this)) {
   auto* split = new QSplitter(Qt::Horizontal, this);
   auto* scroll = new QScrollArea(split);
   scroll->setWidget(buildControls());
@@ -573,7 +573,7 @@ void SurgeryPage::launchPipeline() {
   }
   launch_->setEnabled(false);
   pipelineLabel_->setText(tr("Launching…"));
-  controller_->launchPipeline(context_->workspacePath(), runName_->text().trimmed(), pipelineSettings());
+  controller_->launchPipeline(runName_->text().trimmed(), pipelineSettings());
 }
 
 void SurgeryPage::followRun(const QString& runDir) {

@@ -99,7 +99,7 @@ class TestEvaluationPage : public QObject {
       }
     }
     EvaluationPage page(context_.get());
-    page.setKananaBinary(test::bin_path("kanana"));
+    context_->jobService()->setKananaBinary(test::bin_path("kanana"));
     QTRY_VERIFY_WITH_TIMEOUT(page.checkpointCount() == 3, 20000);
     QVERIFY(page.addTask(QString::fromStdString(task.string())));
     QVERIFY(!page.addTask(QString::fromStdString((dir / "nope.jsonl").string())));

@@ -28,6 +28,7 @@
 #include "sdk/workbench_context.h"
 #include "store/workspace.h"
 #include "surgery/pipeline.h"
+#include "sdk/job_service.h"
 #include "surgery_controller.h"
 #include "surgery_files.h"
 #include "surgery_page.h"
@@ -131,7 +132,8 @@ class TestSurgeryPlugin : public QObject {
   }
 
   void controllerEstimatesAndChecksScores() {
-    SurgeryController c;
+    gui::JobService jobs;
+    SurgeryController c(&jobs);
     QSignalSpy ready(&c, &SurgeryController::importanceReady);
     QSignalSpy failed(&c, &SurgeryController::failed);
     QSignalSpy progress(&c, &SurgeryController::progress);
@@ -226,10 +228,12 @@ class TestSurgeryPlugin : public QObject {
     p.microBatch = 4;
     p.tokenBudget = 6 * 4 * 16;
     p.validationInterval = 3;
-    SurgeryController c;
+    gui::JobService jobs;  // the pipeline is launched through the workbench's job service
+    jobs.setWorkspace(wsDir_);
+    SurgeryController c(&jobs);
     QSignalSpy launched(&c, &SurgeryController::pipelineLaunched);
     QSignalSpy failed(&c, &SurgeryController::failed);
-    c.launchPipeline(wsDir_, QStringLiteral("test pipeline"), p);
+    c.launchPipeline(QStringLiteral("test pipeline"), p);
     QVERIFY(launched.wait(30000));
     QCOMPARE(failed.count(), 0);
     const qint64 id = launched.at(0).at(0).toLongLong();
@@ -302,7 +306,8 @@ class TestSurgeryPlugin : public QObject {
     const fs::path dir = tmp_.filePath(QStringLiteral("gen-model")).toStdString();
     saveModel(dir, c, 3);
     fs::copy_file(tokenizer.toStdString(), dir / "tokenizer.model");
-    SurgeryController ctl;
+    gui::JobService jobs;
+    SurgeryController ctl(&jobs);
     QSignalSpy generated(&ctl, &SurgeryController::generated);
     QSignalSpy failed(&ctl, &SurgeryController::failed);
     ctl.generate(QString::fromStdString(dir.string()), QString::fromStdString(dir.string()), QStringLiteral("hello"), 8);
