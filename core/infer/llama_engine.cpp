@@ -220,6 +220,17 @@ void rms_norm(const float* x, const float* weight, int64_t n, double eps, float*
   for (int64_t i = 0; i < n; ++i) out[i] = weight[i] * (x[i] * inv);
 }
 
+// Eight independent partial sums, so the compiler vectorises the loop without reassociating.
+float dot(const float* a, const float* b, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+  float sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
 void add_bias(float* y, const std::vector<float>& bias, int64_t n, int64_t width) {
   if (bias.empty()) return;
   for (int64_t r = 0; r < n; ++r)
@@ -443,9 +454,7 @@ void LlamaEngine::attention(int64_t l, int64_t n) {
         float m = -INFINITY;
         for (int64_t t = 0; t < len; ++t) {
           const float* k = K + t * hd;
-          float dot = 0.f;
-          for (int64_t i = 0; i < hd; ++i) dot += q[i] * k[i];
-          s[t] = dot * scale;
+          s[t] = dot(q, k, hd) * scale;
           m = std::max(m, s[t]);
         }
         float sum = 0.f;
