@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 #include "base/process_memory.h"
 #include "infer/kernels.h"
@@ -277,7 +278,15 @@ Status LlamaEngine::load_tensors(const fs::path& dir) {
   const model::LlamaConfig& c = config_;
   KANANA_ASSIGN_OR_RETURN(auto reader, st::CheckpointReader::open(dir));
   for (const auto& f : reader->files()) stats_.checkpoint_bytes += f->file_size();
-  const TensorSource src(*reader, dir.string(), *pool_);
+  // Conversion is load-time work that decides the time to first token: it uses every core,
+  // whatever thread count decoding was given.
+  std::unique_ptr<ThreadPool> all_cores;
+  ThreadPool* convert = pool_.get();
+  if (int(std::thread::hardware_concurrency()) > pool_->size()) {
+    all_cores = std::make_unique<ThreadPool>(0, /*spin_us=*/0);
+    convert = all_cores.get();
+  }
+  const TensorSource src(*reader, dir.string(), *convert);
   const WeightFormat fmt = options_.weights;
   const int64_t H = c.hidden_size, Q = c.q_width(), KV = c.kv_width(), I = c.intermediate_size;
   uint64_t bytes = 0;

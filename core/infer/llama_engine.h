@@ -3,8 +3,8 @@
 // (RMSNorm, RoPE incl. llama3/linear/yarn rope_scaling, GQA attention, SwiGLU MLP) with every
 // linear layer, the embedding rows and the (tied) output head in one weight format (weights.h).
 //
-// Loading memory-maps the checkpoint and converts it tensor by tensor, rows in parallel on the
-// engine's thread pool, straight from the mapped bf16/f16/f32 bytes into the chosen format;
+// Loading memory-maps the checkpoint and converts it tensor by tensor, rows in parallel on all
+// cores, straight from the mapped bf16/f16/f32 bytes into the chosen format;
 // each tensor's file pages are dropped once converted, so the peak is about the converted
 // weights plus one tensor of file pages (never more than the bf16 file for int8/q4).
 //
@@ -34,7 +34,7 @@ namespace kanana::infer {
 
 struct EngineOptions {
   WeightFormat weights = WeightFormat::kQ4;  // every linear layer, the embeddings and the head
-  int threads = 0;                           // compute (and conversion) threads; <= 0: all cores
+  int threads = 0;                           // compute threads; <= 0: all cores (loading uses all)
   int64_t context = 0;                       // KV cache positions; 0 = min(max_position_embeddings, 4096)
   int64_t prefill_chunk = 32;                // prompt rows per matmul pass (scratch grows with it)
 };

@@ -436,7 +436,7 @@ class TestInferLlama : public QObject {
     const double p32 = perplexity(*f32), pbf = perplexity(*bf16), p8 = perplexity(*int8), p4 = perplexity(*q4);
     qInfo("held-out perplexity per byte: f32 %.4f, bf16 %.4f (%+.2f%%), int8 %.4f (%+.2f%%), q4 %.4f (%+.2f%%)",
           p32, pbf, 100 * (pbf / p32 - 1), p8, 100 * (p8 / p32 - 1), p4, 100 * (p4 / p32 - 1));
-    QVERIFY(p32 > 1 && p32 < 12);
+    QVERIFY(std::log(p32) < unigram);  // held out too, it predicts better than byte frequencies
     QVERIFY2(p8 <= p32 * 1.01, "int8 perplexity more than 1% above f32");
     QVERIFY2(p4 <= p32 * 1.05, "q4 perplexity more than 5% above f32");
 
