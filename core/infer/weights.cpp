@@ -292,9 +292,16 @@ Status QuantMatrix::quantize_rows(const float* w, int64_t ld, int64_t row_begin,
                         ", " + std::to_string(row_end) + ") with ld " + std::to_string(ld) +
                         " on " + std::to_string(rows_) + " x " + std::to_string(cols_));
   }
+  for (int64_t r = row_begin; r < row_end; ++r) KANANA_RETURN_IF_ERROR(quantize_row(r, w + r * ld));
+  return Status::ok();
+}
+
+Status QuantMatrix::quantize_row(int64_t r, const float* src) {
+  if (r < 0 || r >= rows_)
+    return out_of_range(layer_label(name_) + ": quantize_row(" + std::to_string(r) + ") on " +
+                        std::to_string(rows_) + " rows");
   const int64_t nb = blocks_per_row();
-  for (int64_t r = row_begin; r < row_end; ++r) {
-    const float* src = w + r * ld;
+  {
     for (int64_t c = 0; c < cols_; ++c) {
       if (!std::isfinite(src[c])) {
         return invalid_argument(layer_label(name_) + ": weight [" + std::to_string(r) + ", " +

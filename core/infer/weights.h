@@ -111,6 +111,9 @@ class QuantMatrix {
   // `cols` valid floats) into this matrix. Safe to call concurrently on disjoint row ranges.
   // Refuses NaN/inf weights (and q4 scales beyond fp16), naming the layer, row and column.
   Status quantize_rows(const float* w, int64_t ld, int64_t row_begin, int64_t row_end);
+  // The same for one row r from its own buffer `src` (cols floats), e.g. a row just widened
+  // from a memory-mapped bf16 checkpoint into a small per-thread buffer.
+  Status quantize_row(int64_t row, const float* src);
 
   // The weights as the kernels see them (cols floats; padding not included).
   void dequantize_row(int64_t row, float* out) const;

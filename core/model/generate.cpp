@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "tokenizer/stop_strings.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kanana::model {
@@ -18,61 +19,12 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// Streams text while holding back a tail that could still become a stop string.
-struct StopStringFilter {
-  const std::vector<std::string>* stops = nullptr;
-  std::string emitted;  // text already handed out
-  std::string pending;  // decoded but held back
-
-  // Adds `piece`; returns the text that is safe to emit now; sets *hit when a stop string
-  // completed (the text before it is returned, the rest dropped).
-  std::string push(const std::string& piece, bool* hit) {
-    pending += piece;
-    *hit = false;
-    const std::string all = emitted + pending;
-    size_t first = std::string::npos;
-    for (const auto& s : *stops) {
-      if (s.empty()) continue;
-      // A stop string may straddle emitted/pending: search from where it could start.
-      const size_t from = emitted.size() >= s.size() ? emitted.size() - s.size() + 1 : 0;
-      size_t at = all.find(s, from);
-      if (at != std::string::npos) first = std::min(first, at);
-    }
-    if (first != std::string::npos) {
-      *hit = true;
-      std::string out = first > emitted.size() ? all.substr(emitted.size(), first - emitted.size()) : "";
-      emitted += out;
-      pending.clear();
-      return out;
-    }
-    size_t hold = 0;  // longest suffix of `all` that is a proper prefix of some stop string
-    for (const auto& s : *stops) {
-      for (size_t n = std::min(s.size() - 1, pending.size()); n > hold; --n) {
-        if (all.compare(all.size() - n, n, s, 0, n) == 0) {
-          hold = n;
-          break;
-        }
-      }
-    }
-    std::string out = pending.substr(0, pending.size() - hold);
-    pending.erase(0, pending.size() - hold);
-    emitted += out;
-    return out;
-  }
-  std::string flush() {
-    std::string out = pending;
-    emitted += out;
-    pending.clear();
-    return out;
-  }
-};
-
 struct Row {
   GeneratedSequence seq;
   std::vector<int32_t> seen;  // prompt + generated ids (repetition penalty)
   std::unique_ptr<Sampler> sampler;
   std::unique_ptr<tok::StreamDecoder> decoder;
-  StopStringFilter filter;
+  tok::StopStringFilter filter;
   bool finished = false;
 };
 

@@ -1,4 +1,4 @@
-// The safetensors dtype names, element sizes and their LibTorch scalar types.
+// safetensors dtypes <-> LibTorch scalar types (names and sizes: reader_dtype.cpp).
 #include <torch/torch.h>
 
 #include "safetensors/safetensors.h"
@@ -6,69 +6,26 @@
 namespace kanana::st {
 
 namespace {
-struct DTypeRow {
-  DType dtype;
-  const char* name;
-  size_t size;
-  c10::ScalarType scalar;
-  int reference_rank;  // position in the reference implementation's Dtype enum (alignment order)
+constexpr std::pair<DType, c10::ScalarType> kScalar[] = {
+    {DType::F32, c10::ScalarType::Float}, {DType::F16, c10::ScalarType::Half},
+    {DType::BF16, c10::ScalarType::BFloat16}, {DType::F64, c10::ScalarType::Double},
+    {DType::I64, c10::ScalarType::Long}, {DType::I32, c10::ScalarType::Int},
+    {DType::I16, c10::ScalarType::Short}, {DType::I8, c10::ScalarType::Char},
+    {DType::U8, c10::ScalarType::Byte}, {DType::BOOL, c10::ScalarType::Bool},
 };
-
-constexpr DTypeRow kRows[] = {
-    {DType::F32, "F32", 4, c10::ScalarType::Float, 11},
-    {DType::F16, "F16", 2, c10::ScalarType::Half, 7},
-    {DType::BF16, "BF16", 2, c10::ScalarType::BFloat16, 8},
-    {DType::F64, "F64", 8, c10::ScalarType::Double, 12},
-    {DType::I64, "I64", 8, c10::ScalarType::Long, 13},
-    {DType::I32, "I32", 4, c10::ScalarType::Int, 9},
-    {DType::I16, "I16", 2, c10::ScalarType::Short, 5},
-    {DType::I8, "I8", 1, c10::ScalarType::Char, 2},
-    {DType::U8, "U8", 1, c10::ScalarType::Byte, 1},
-    {DType::BOOL, "BOOL", 1, c10::ScalarType::Bool, 0},
-};
-
-const DTypeRow& row(DType dtype) {
-  for (const auto& r : kRows)
-    if (r.dtype == dtype) return r;
-  return kRows[0];  // unreachable for valid enum values
-}
 }  // namespace
 
-std::string dtype_name(DType dtype) { return row(dtype).name; }
-size_t dtype_size(DType dtype) { return row(dtype).size; }
-
-Result<DType> parse_dtype(const std::string& name) {
-  for (const auto& r : kRows)
-    if (name == r.name) return r.dtype;
-  return invalid_argument("unsupported dtype '" + name +
-                          "' (supported: F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL)");
-}
-
 Result<c10::ScalarType> to_scalar_type(DType dtype) {
-  for (const auto& r : kRows)
-    if (r.dtype == dtype) return r.scalar;
+  for (const auto& [d, scalar] : kScalar)
+    if (d == dtype) return scalar;
   return invalid_argument("unknown DType value " + std::to_string(static_cast<int>(dtype)));
 }
 
 Result<DType> from_scalar_type(c10::ScalarType type) {
-  for (const auto& r : kRows)
-    if (r.scalar == type) return r.dtype;
+  for (const auto& [d, scalar] : kScalar)
+    if (scalar == type) return d;
   return invalid_argument(std::string("tensor dtype ") + c10::toString(type) +
                           " has no safetensors equivalent");
-}
-
-int64_t TensorInfo::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
-void sort_like_reference(std::vector<TensorInfo>& layout) {
-  std::stable_sort(layout.begin(), layout.end(), [](const TensorInfo& a, const TensorInfo& b) {
-    const int ra = row(a.dtype).reference_rank, rb = row(b.dtype).reference_rank;
-    if (ra != rb) return ra > rb;
-    return a.name < b.name;
-  });
 }
 
 }  // namespace kanana::st

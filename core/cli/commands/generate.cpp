@@ -1,19 +1,171 @@
 // `kanana generate`: load a model folder (weights + tokenizer) and stream a completion of a
 // prompt, or one chat turn with --chat, to stdout. Timing goes to stderr.
+// Two engines: LibTorch (core/model, --dtype) by default, or with --weights FORMAT the
+// Torch-free CPU engine (core/infer) with every weight in FORMAT (f32, bf16, int8, q4).
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdio>
+#include <set>
 
+#include "base/process_memory.h"
 #include "cli/registry.h"
 #include "cli/sampling_args.h"
+#include "infer/llama_engine.h"
+#include "infer/sampling.h"
 #include "model/checkpoint.h"
 #include "model/generate.h"
 #include "tokenizer/chat_template.h"
+#include "tokenizer/stop_strings.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kanana::cli {
 
 namespace {
+
+double mib(uint64_t bytes) { return double(bytes) / (1024.0 * 1024.0); }
+
+// The prompt as ids (chat template or plain text) and the chat's stop ids / strings.
+struct PromptIds {
+  std::vector<int32_t> ids;
+  std::vector<int32_t> stop_ids;
+  std::vector<std::string> stop_strings;
+};
+
+Result<PromptIds> encode_prompt(const Args& a, const std::string& model_dir, const tok::Tokenizer& tokenizer,
+                                bool add_bos) {
+  PromptIds p;
+  if (a.flag("chat")) {
+    KANANA_ASSIGN_OR_RETURN(auto kind, tok::detect_chat_template(model_dir));
+    std::vector<tok::ChatMessage> messages;
+    if (a.has("system") && !a.get("system").empty()) messages.push_back({"system", a.get("system")});
+    messages.push_back({"user", a.get("prompt")});
+    KANANA_ASSIGN_OR_RETURN(auto text, tok::render_chat(kind, messages));
+    tok::EncodeOptions eo;
+    eo.add_bos = false;  // the template writes its own begin-of-text
+    eo.parse_special = true;
+    p.ids = tokenizer.encode(text, eo);
+    p.stop_ids = tok::chat_stop_ids(kind, tokenizer);
+    p.stop_strings = tok::chat_stop_strings(kind);
+  } else {
+    tok::EncodeOptions eo;
+    eo.add_bos = add_bos;
+    eo.parse_special = false;
+    p.ids = tokenizer.encode(a.get("prompt"), eo);
+  }
+  if (p.ids.empty()) return invalid_argument("--prompt encodes to no tokens");
+  return p;
+}
+
+// --weights: the Torch-free engine. One sequence; stops at config.json's eos ids, the chat's
+// stop ids/strings and --stop strings. The decode loop allocates nothing per token in the
+// engine and sampler (the text pieces are the tokenizer's).
+int run_native(const Args& a, Context& ctx, const SamplingArgs& sa, const std::string& format_name, int threads) {
+  const std::string model_dir = a.get("model");
+  auto format = infer::parse_weight_format(format_name);
+  if (!format.is_ok()) return report_error(format.status().with_context("--weights"), true);
+  if (a.has("num-samples") && a.get("num-samples") != "1")
+    return report_error(invalid_argument("--num-samples > 1 needs the LibTorch engine (leave out --weights)"), true);
+  if (a.has("dtype") && !a.get("dtype").empty())
+    return report_error(invalid_argument("--dtype sets LibTorch's compute dtype; with --weights the engine computes in fp32"), true);
+  auto tokenizer = tok::load_tokenizer(model_dir);
+  if (!tokenizer.is_ok()) return report_error(tokenizer.status());
+  auto config_or = model::read_llama_config(model_dir);
+  if (!config_or.is_ok()) return report_error(config_or.status());
+  auto prompt = encode_prompt(a, model_dir, **tokenizer, config_or->bos_token_id.has_value());
+  if (!prompt.is_ok()) return report_error(prompt.status(), true);
+  const int64_t prompt_len = int64_t(prompt->ids.size());
+  if (prompt_len >= config_or->max_position_embeddings)
+    return report_error(invalid_argument("the prompt (" + std::to_string(prompt_len) + " tokens) fills the model's " +
+                                         std::to_string(config_or->max_position_embeddings) + " positions"),
+                        true);
+  // The KV cache holds exactly this prompt and its continuation.
+  const int64_t max_new = std::min<int64_t>(sa.max_new_tokens, config_or->max_position_embeddings - prompt_len);
+  infer::EngineOptions eo;
+  eo.weights = *format;
+  eo.threads = threads;
+  eo.context = prompt_len + max_new;
+  auto engine_or = infer::LlamaEngine::load(model_dir, eo);
+  if (!engine_or.is_ok()) return report_error(engine_or.status());
+  infer::LlamaEngine& engine = **engine_or;
+  const auto& config = engine.config();
+
+  std::set<int32_t> stop_ids(prompt->stop_ids.begin(), prompt->stop_ids.end());
+  for (int64_t id : config.eos_token_ids) stop_ids.insert(int32_t(id));
+  std::vector<std::string> stops = a.get_all("stop");
+  stops.insert(stops.end(), prompt->stop_strings.begin(), prompt->stop_strings.end());
+  infer::TokenSamplingOptions so;
+  so.greedy = sa.greedy;
+  so.temperature = sa.temperature;
+  so.top_k = sa.top_k;
+  so.top_p = sa.top_p;
+  so.min_p = sa.min_p;
+  so.repetition_penalty = sa.repetition_penalty;
+  infer::TokenSampler sampler(so, sa.seed, config.vocab_size);
+  tok::StreamDecoder decoder(*tokenizer, /*skip_special=*/true);
+  tok::StopStringFilter filter;
+  filter.stops = &stops;
+
+  std::vector<int32_t> seen = prompt->ids;
+  seen.reserve(seen.size() + size_t(max_new));
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  auto logits = engine.forward(prompt->ids);
+  if (!logits.is_ok()) return report_error(logits.status());
+  const double prefill_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  const auto t1 = Clock::now();
+  std::string stop_reason = "length";
+  int64_t generated = 0;
+  auto emit = [](const std::string& text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  };
+  while (generated < max_new) {
+    if (ctx.cancel && ctx.cancel->is_cancelled()) {
+      stop_reason = "cancelled";
+      break;
+    }
+    const int32_t id = sampler.sample(*logits, seen);
+    seen.push_back(id);
+    ++generated;
+    if (stop_ids.count(id)) {
+      stop_reason = "stop_token";
+      break;
+    }
+    bool hit = false;
+    emit(filter.push(decoder.push(id), &hit));
+    if (hit) {
+      stop_reason = "stop_string";
+      break;
+    }
+    if (generated == max_new) break;
+    logits = engine.forward(std::span<const int32_t>(&seen.back(), 1));
+    if (!logits.is_ok()) return report_error(logits.status());
+  }
+  if (stop_reason != "stop_string") {
+    bool hit = false;
+    emit(filter.push(decoder.flush(), &hit));
+    if (!hit) emit(filter.flush());
+  }
+  const double decode_s = std::chrono::duration<double>(Clock::now() - t1).count();
+  std::printf("\n");
+  std::fflush(stdout);
+  // The first generated token came from the prefill's logits: decode made generated - 1 steps.
+  const auto& st = engine.load_stats();
+  std::fprintf(stderr,
+               "engine %s, %d threads: load %.2fs; prompt %zu tokens in %.2fs (%.1f tok/s); generated %lld tokens "
+               "in %.2fs (%.1f tok/s); stop: %s\n",
+               infer::weight_format_name(*format), engine.threads(), st.seconds, prompt->ids.size(), prefill_s,
+               prefill_s > 0 ? double(prompt->ids.size()) / prefill_s : 0.0, static_cast<long long>(generated),
+               decode_s, decode_s > 0 && generated > 1 ? double(generated - 1) / decode_s : 0.0, stop_reason.c_str());
+  const auto mem = process_memory();
+  std::fprintf(stderr,
+               "memory: resident %.0f MiB (peak %.0f MiB); weights %.0f MiB, KV cache %.0f MiB (%lld positions), "
+               "checkpoint files %.0f MiB\n",
+               mib(mem.resident_bytes), mib(mem.peak_resident_bytes), mib(st.weight_bytes), mib(st.kv_cache_bytes),
+               static_cast<long long>(engine.context()), mib(st.checkpoint_bytes));
+  return stop_reason == "cancelled" ? kExitCancelled : kExitOk;
+}
 
 int run_generate(const Args& a, Context& ctx) {
   const std::string model_dir = a.get("model");
@@ -35,6 +187,7 @@ int run_generate(const Args& a, Context& ctx) {
 
   auto threads = parse_threads(a);
   if (!threads.is_ok()) return report_error(threads.status(), true);
+  if (a.has("weights") && !a.get("weights").empty()) return run_native(a, ctx, *sa, a.get("weights"), *threads);
   torch::set_num_threads(*threads);
 
   model::LoadOptions lo;
@@ -50,28 +203,11 @@ int run_generate(const Args& a, Context& ctx) {
   auto loaded = model::load_model(model_dir, lo);
   if (!loaded.is_ok()) return report_error(loaded.status());
 
-  std::vector<int32_t> prompt;
-  if (a.flag("chat")) {
-    auto kind = tok::detect_chat_template(model_dir);
-    if (!kind.is_ok()) return report_error(kind.status());
-    std::vector<tok::ChatMessage> messages;
-    if (a.has("system") && !a.get("system").empty()) messages.push_back({"system", a.get("system")});
-    messages.push_back({"user", a.get("prompt")});
-    auto text = tok::render_chat(*kind, messages);
-    if (!text.is_ok()) return report_error(text.status());
-    tok::EncodeOptions eo;
-    eo.add_bos = false;  // the template writes its own begin-of-text
-    eo.parse_special = true;
-    prompt = (*tokenizer)->encode(*text, eo);
-    for (int32_t id : tok::chat_stop_ids(*kind, **tokenizer)) go.stop_token_ids.push_back(id);
-    for (const auto& s : tok::chat_stop_strings(*kind)) go.stop_strings.push_back(s);
-  } else {
-    tok::EncodeOptions eo;
-    eo.add_bos = loaded->config.bos_token_id.has_value();
-    eo.parse_special = false;
-    prompt = (*tokenizer)->encode(a.get("prompt"), eo);
-  }
-  if (prompt.empty()) return report_error(invalid_argument("--prompt encodes to no tokens"), true);
+  auto encoded = encode_prompt(a, model_dir, **tokenizer, loaded->config.bos_token_id.has_value());
+  if (!encoded.is_ok()) return report_error(encoded.status(), true);
+  const std::vector<int32_t>& prompt = encoded->ids;
+  for (int32_t id : encoded->stop_ids) go.stop_token_ids.push_back(id);
+  for (const auto& s : encoded->stop_strings) go.stop_strings.push_back(s);
 
   int64_t current_row = -1;
   auto result = model::generate(
@@ -111,7 +247,10 @@ KANANA_COMMAND(generate) {
                              {.name = "stop", .value_name = "TEXT", .help = "stop string (repeatable)", .repeated = true},
                              {.name = "chat", .help = "wrap the prompt in the model's chat template"},
                              {.name = "system", .value_name = "TEXT", .help = "system message with --chat"},
-                             {.name = "dtype", .value_name = "f32|bf16", .help = "compute dtype (default f32)"},
+                             {.name = "dtype", .value_name = "f32|bf16", .help = "LibTorch engine: compute dtype (default f32)"},
+                             {.name = "weights", .value_name = "f32|bf16|int8|q4",
+                              .help = "run the Torch-free CPU engine with every weight in this format (fp32 activations); "
+                                      "without it LibTorch runs the model"},
                              threads_option()}),
           .run = run_generate};
 }

@@ -1,0 +1,487 @@
+// The Torch-free Llama forward (see llama_engine.h). Each step mirrors core/model: llama.cpp
+// (decoder layer), attention.cpp (GQA, fp32 softmax, scaling head_dim^-0.5), rope.cpp
+// (inv_freq in fp32, cos/sin of cat(freqs, freqs), rotate_half), rms_norm.cpp and mlp.cpp.
+#include "infer/llama_engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+#include "base/process_memory.h"
+#include "infer/kernels.h"
+#include "safetensors/reader.h"
+
+namespace kanana::infer {
+
+namespace fs = std::filesystem;
+
+struct LlamaEngine::Layer {
+  std::vector<float> attn_norm, mlp_norm;  // (hidden)
+  QuantMatrix q, k, v, o, gate, up, down;
+  // Present only with attention_bias / mlp_bias.
+  std::vector<float> q_bias, k_bias, v_bias, o_bias, gate_bias, up_bias, down_bias;
+};
+
+LlamaEngine::LlamaEngine() = default;
+LlamaEngine::~LlamaEngine() = default;
+
+namespace {
+
+// Source element -> fp32 (bf16 is the high half of an fp32; f16 through the IEEE conversion).
+float load_element(const uint8_t* p, st::DType dtype) {
+  switch (dtype) {
+    case st::DType::BF16: {
+      uint16_t h;
+      std::memcpy(&h, p, 2);
+      return bf16_to_fp32(h);
+    }
+    case st::DType::F16: {
+      uint16_t h;
+      std::memcpy(&h, p, 2);
+      return fp16_to_fp32(h);
+    }
+    default: {
+      float f;
+      std::memcpy(&f, p, 4);
+      return f;
+    }
+  }
+}
+
+void widen_row(const uint8_t* src, st::DType dtype, int64_t n, float* out) {
+  if (dtype == st::DType::F32) {
+    std::memcpy(out, src, size_t(n) * 4);
+    return;
+  }
+  if (dtype == st::DType::BF16) {
+    // The 16-bit shift vectorises; memcpy keeps unaligned mappings legal.
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t h;
+      std::memcpy(&h, src + 2 * i, 2);
+      const uint32_t bits = uint32_t(h) << 16;
+      std::memcpy(out + i, &bits, 4);
+    }
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) out[i] = load_element(src + 2 * i, dtype);
+}
+
+// Reads tensors of one checkpoint by name with their expected shape, converting as they go.
+class TensorSource {
+ public:
+  TensorSource(const st::CheckpointReader& reader, std::string origin, ThreadPool& pool)
+      : reader_(reader), origin_(std::move(origin)), pool_(pool) {}
+
+  Result<std::span<const uint8_t>> raw(const std::string& name, const std::vector<int64_t>& shape,
+                                       st::DType* dtype) const {
+    auto info = reader_.info(name);
+    if (!info.is_ok()) return not_found(origin_ + ": missing tensor '" + name + "'");
+    if (info->shape != shape) {
+      auto dims = [](const std::vector<int64_t>& s) {
+        std::string out = "[";
+        for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+        return out + "]";
+      };
+      return invalid_argument(origin_ + ": tensor '" + name + "' has shape " + dims(info->shape) +
+                              " but config.json implies " + dims(shape));
+    }
+    if (info->dtype != st::DType::F32 && info->dtype != st::DType::BF16 && info->dtype != st::DType::F16)
+      return invalid_argument(origin_ + ": tensor '" + name + "' is " + st::dtype_name(info->dtype) +
+                              "; the engine reads F32, BF16 or F16 checkpoints");
+    *dtype = info->dtype;
+    return reader_.bytes(name);
+  }
+
+  Result<std::vector<float>> vector(const std::string& name, int64_t n) const {
+    st::DType dtype;
+    KANANA_ASSIGN_OR_RETURN(auto bytes, raw(name, {n}, &dtype));
+    std::vector<float> out(static_cast<size_t>(n));
+    widen_row(bytes.data(), dtype, n, out.data());
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(out[size_t(i)]))
+        return invalid_argument(origin_ + ": tensor '" + name + "' element " + std::to_string(i) + " is not finite");
+    reader_.release_pages(name);
+    return out;
+  }
+
+  // A (rows, cols) weight in `format`, rows converted in parallel from the mapped bytes.
+  Result<QuantMatrix> matrix(const std::string& name, int64_t rows, int64_t cols, WeightFormat format) const {
+    st::DType dtype;
+    KANANA_ASSIGN_OR_RETURN(auto bytes, raw(name, {rows, cols}, &dtype));
+    KANANA_ASSIGN_OR_RETURN(QuantMatrix m, QuantMatrix::allocate(rows, cols, format, name));
+    const size_t esize = st::dtype_size(dtype);
+    std::atomic<int64_t> first_bad{rows};
+    pool_.parallel_for(0, rows, [&](int64_t b, int64_t e) {
+      std::vector<float> row(static_cast<size_t>(cols));  // one row per chunk: load-time only
+      for (int64_t r = b; r < e; ++r) {
+        widen_row(bytes.data() + size_t(r) * size_t(cols) * esize, dtype, cols, row.data());
+        if (!m.quantize_row(r, row.data()).is_ok()) {
+          int64_t cur = first_bad.load();
+          while (r < cur && !first_bad.compare_exchange_weak(cur, r)) {
+          }
+          return;
+        }
+      }
+    });
+    if (const int64_t bad = first_bad.load(); bad < rows) {  // re-run the lowest for its message
+      std::vector<float> row(static_cast<size_t>(cols));
+      widen_row(bytes.data() + size_t(bad) * size_t(cols) * esize, dtype, cols, row.data());
+      Status status = m.quantize_row(bad, row.data());
+      return status.is_ok() ? internal_error(origin_ + ": '" + name + "' row " + std::to_string(bad) + " failed once")
+                            : status.with_context(origin_);
+    }
+    reader_.release_pages(name);
+    return m;
+  }
+
+ private:
+  const st::CheckpointReader& reader_;
+  std::string origin_;
+  ThreadPool& pool_;
+};
+
+// inv_freq (head_dim / 2) and the cos/sin factor, the fp32 arithmetic of model/rope.cpp.
+Result<std::vector<float>> rope_inv_freq(const model::LlamaConfig& c, double* attention_scaling) {
+  const int64_t dim = c.head_dim;
+  auto default_inv = [&](double base) {
+    std::vector<float> f(static_cast<size_t>(dim / 2));
+    for (int64_t i = 0; i < dim / 2; ++i)
+      f[size_t(i)] = 1.0f / std::pow(float(base), float(2 * i) / float(dim));
+    return f;
+  };
+  *attention_scaling = 1.0;
+  if (!c.rope_scaling || c.rope_scaling->rope_type == "default") return default_inv(c.rope_theta);
+  const model::RopeScaling& s = *c.rope_scaling;
+  if (s.rope_type == "linear") {
+    auto f = default_inv(c.rope_theta);
+    for (float& v : f) v = float(v / s.factor);
+    return f;
+  }
+  if (s.rope_type == "llama3") {
+    auto f = default_inv(c.rope_theta);
+    const float factor = float(s.factor);
+    const float old_context = float(*s.original_max_position_embeddings);
+    const float low_wavelen = float(double(old_context) / s.low_freq_factor);
+    const float high_wavelen = float(double(old_context) / s.high_freq_factor);
+    for (float& inv : f) {
+      const float wavelen = float(2 * M_PI) / inv;
+      const float scaled = wavelen > low_wavelen ? inv / factor : inv;
+      const float smooth = float((old_context / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor));
+      const float smoothed = (1 - smooth) * scaled / factor + smooth * scaled;
+      inv = (wavelen >= high_wavelen && wavelen <= low_wavelen) ? smoothed : scaled;
+    }
+    return f;
+  }
+  if (s.rope_type == "yarn") {
+    double factor = s.factor;
+    int64_t original_max = c.max_position_embeddings;
+    if (s.original_max_position_embeddings) {
+      original_max = *s.original_max_position_embeddings;
+      factor = double(c.max_position_embeddings) / double(original_max);
+    }
+    auto get_mscale = [](double scale, double mscale) { return scale <= 1.0 ? 1.0 : 0.1 * mscale * std::log(scale) + 1.0; };
+    if (s.attention_factor) *attention_scaling = *s.attention_factor;
+    else if (s.mscale && s.mscale_all_dim && *s.mscale != 0.0 && *s.mscale_all_dim != 0.0)
+      *attention_scaling = get_mscale(factor, *s.mscale) / get_mscale(factor, *s.mscale_all_dim);
+    else *attention_scaling = get_mscale(factor, 1.0);
+    const double beta_fast = s.beta_fast && *s.beta_fast != 0.0 ? *s.beta_fast : 32.0;
+    const double beta_slow = s.beta_slow && *s.beta_slow != 0.0 ? *s.beta_slow : 1.0;
+    auto correction_dim = [&](double rotations) {
+      return (dim * std::log(original_max / (rotations * 2.0 * M_PI))) / (2.0 * std::log(c.rope_theta));
+    };
+    double low = correction_dim(beta_fast), high = correction_dim(beta_slow);
+    if (s.truncate) {
+      low = std::floor(low);
+      high = std::ceil(high);
+    }
+    low = std::max(low, 0.0);
+    high = std::min(high, double(dim - 1));
+    if (low == high) high += 0.001;
+    std::vector<float> f(static_cast<size_t>(dim / 2));
+    for (int64_t i = 0; i < dim / 2; ++i) {
+      const float pos_freq = std::pow(float(c.rope_theta), float(2 * i) / float(dim));
+      const float extrapolation = 1.0f / pos_freq, interpolation = 1.0f / (float(factor) * pos_freq);
+      const float ramp = std::clamp(float((float(i) - low) / (high - low)), 0.f, 1.f);
+      const float extrapolation_factor = 1 - ramp;
+      f[size_t(i)] = interpolation * (1 - extrapolation_factor) + extrapolation * extrapolation_factor;
+    }
+    return f;
+  }
+  return invalid_argument("config.json: rope_scaling.rope_type '" + s.rope_type +
+                          "' is not supported by the CPU engine (default, linear, llama3, yarn are)");
+}
+
+void rms_norm(const float* x, const float* weight, int64_t n, double eps, float* out) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += double(x[i]) * x[i];
+  const float inv = float(1.0 / std::sqrt(sum / double(n) + eps));
+  for (int64_t i = 0; i < n; ++i) out[i] = weight[i] * (x[i] * inv);
+}
+
+// Eight independent partial sums, so the compiler vectorises the loop without reassociating.
+float dot(const float* a, const float* b, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+  float sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+void add_bias(float* y, const std::vector<float>& bias, int64_t n, int64_t width) {
+  if (bias.empty()) return;
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t i = 0; i < width; ++i) y[r * width + i] += bias[size_t(i)];
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LlamaEngine>> LlamaEngine::load(const fs::path& dir, const EngineOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<LlamaEngine> e(new LlamaEngine());
+  e->options_ = options;
+  KANANA_ASSIGN_OR_RETURN(e->config_, model::read_llama_config(dir));
+  const model::LlamaConfig& c = e->config_;
+  if (c.model_type != "llama" || c.bidirectional)
+    return invalid_argument((dir / "config.json").string() + ": model_type '" + c.model_type +
+                            "' is not a causal Llama; the CPU engine runs LlamaForCausalLM checkpoints");
+  if (c.hidden_act != "silu")
+    return invalid_argument((dir / "config.json").string() + ": hidden_act '" + c.hidden_act + "' (the engine runs silu)");
+  if (options.prefill_chunk < 1) return invalid_argument("engine: prefill_chunk must be at least 1");
+  e->context_ = options.context > 0 ? options.context : std::min<int64_t>(c.max_position_embeddings, 4096);
+  e->pool_ = std::make_unique<ThreadPool>(options.threads);
+  KANANA_RETURN_IF_ERROR(e->load_tensors(dir));
+
+  double attention_scaling = 1.0;
+  auto inv_freq = rope_inv_freq(c, &attention_scaling);
+  if (!inv_freq.is_ok()) return inv_freq.status().with_context(dir.string());
+  const int64_t half = c.head_dim / 2;
+  e->rope_cos_.resize(size_t(e->context_ * half));
+  e->rope_sin_.resize(size_t(e->context_ * half));
+  for (int64_t p = 0; p < e->context_; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      const float angle = float(p) * (*inv_freq)[size_t(i)];  // fp32 product, as HF
+      e->rope_cos_[size_t(p * half + i)] = float(std::cos(double(angle)) * attention_scaling);
+      e->rope_sin_[size_t(p * half + i)] = float(std::sin(double(angle)) * attention_scaling);
+    }
+  e->allocate_state();
+  e->stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  e->stats_.peak_resident_bytes = process_memory().peak_resident_bytes;
+  return e;
+}
+
+Status LlamaEngine::load_tensors(const fs::path& dir) {
+  const model::LlamaConfig& c = config_;
+  KANANA_ASSIGN_OR_RETURN(auto reader, st::CheckpointReader::open(dir));
+  for (const auto& f : reader->files()) stats_.checkpoint_bytes += f->file_size();
+  // Conversion is load-time work that decides the time to first token: it uses every core,
+  // whatever thread count decoding was given.
+  std::unique_ptr<ThreadPool> all_cores;
+  ThreadPool* convert = pool_.get();
+  if (int(std::thread::hardware_concurrency()) > pool_->size()) {
+    all_cores = std::make_unique<ThreadPool>(0, /*spin_us=*/0);
+    convert = all_cores.get();
+  }
+  const TensorSource src(*reader, dir.string(), *convert);
+  const WeightFormat fmt = options_.weights;
+  const int64_t H = c.hidden_size, Q = c.q_width(), KV = c.kv_width(), I = c.intermediate_size;
+  uint64_t bytes = 0;
+  auto mat = [&](QuantMatrix& out, const std::string& name, int64_t rows, int64_t cols) -> Status {
+    KANANA_ASSIGN_OR_RETURN(out, src.matrix(name, rows, cols, fmt));
+    bytes += out.bytes();
+    return Status::ok();
+  };
+  auto vec = [&](std::vector<float>& out, const std::string& name, int64_t n) -> Status {
+    KANANA_ASSIGN_OR_RETURN(out, src.vector(name, n));
+    bytes += out.size() * 4;
+    return Status::ok();
+  };
+  KANANA_RETURN_IF_ERROR(mat(embed_, "model.embed_tokens.weight", c.vocab_size, H));
+  layers_.resize(size_t(c.num_hidden_layers));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    Layer& L = layers_[size_t(i)];
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    KANANA_RETURN_IF_ERROR(mat(L.q, p + "self_attn.q_proj.weight", Q, H));
+    KANANA_RETURN_IF_ERROR(mat(L.k, p + "self_attn.k_proj.weight", KV, H));
+    KANANA_RETURN_IF_ERROR(mat(L.v, p + "self_attn.v_proj.weight", KV, H));
+    KANANA_RETURN_IF_ERROR(mat(L.o, p + "self_attn.o_proj.weight", H, Q));
+    KANANA_RETURN_IF_ERROR(mat(L.gate, p + "mlp.gate_proj.weight", I, H));
+    KANANA_RETURN_IF_ERROR(mat(L.up, p + "mlp.up_proj.weight", I, H));
+    KANANA_RETURN_IF_ERROR(mat(L.down, p + "mlp.down_proj.weight", H, I));
+    if (c.attention_bias) {
+      KANANA_RETURN_IF_ERROR(vec(L.q_bias, p + "self_attn.q_proj.bias", Q));
+      KANANA_RETURN_IF_ERROR(vec(L.k_bias, p + "self_attn.k_proj.bias", KV));
+      KANANA_RETURN_IF_ERROR(vec(L.v_bias, p + "self_attn.v_proj.bias", KV));
+      KANANA_RETURN_IF_ERROR(vec(L.o_bias, p + "self_attn.o_proj.bias", H));
+    }
+    if (c.mlp_bias) {
+      KANANA_RETURN_IF_ERROR(vec(L.gate_bias, p + "mlp.gate_proj.bias", I));
+      KANANA_RETURN_IF_ERROR(vec(L.up_bias, p + "mlp.up_proj.bias", I));
+      KANANA_RETURN_IF_ERROR(vec(L.down_bias, p + "mlp.down_proj.bias", H));
+    }
+    KANANA_RETURN_IF_ERROR(vec(L.attn_norm, p + "input_layernorm.weight", H));
+    KANANA_RETURN_IF_ERROR(vec(L.mlp_norm, p + "post_attention_layernorm.weight", H));
+  }
+  KANANA_RETURN_IF_ERROR(vec(final_norm_, "model.norm.weight", H));
+  if (!c.tie_word_embeddings) KANANA_RETURN_IF_ERROR(mat(lm_head_, "lm_head.weight", c.vocab_size, H));
+  stats_.weight_bytes = bytes;
+  return Status::ok();
+}
+
+void LlamaEngine::allocate_state() {
+  const model::LlamaConfig& c = config_;
+  const size_t B = size_t(options_.prefill_chunk);
+  const size_t cache = size_t(c.num_hidden_layers) * size_t(c.kv_width()) * size_t(context_);
+  k_cache_.assign(cache, 0.f);
+  v_cache_.assign(cache, 0.f);
+  x_.assign(B * size_t(c.hidden_size), 0.f);
+  h_.assign(B * size_t(c.hidden_size), 0.f);
+  q_.assign(B * size_t(c.q_width()), 0.f);
+  k_.assign(B * size_t(c.kv_width()), 0.f);
+  v_.assign(B * size_t(c.kv_width()), 0.f);
+  att_.assign(B * size_t(c.q_width()), 0.f);
+  gate_.assign(B * size_t(c.intermediate_size), 0.f);
+  up_.assign(B * size_t(c.intermediate_size), 0.f);
+  scores_.assign(size_t(c.num_attention_heads) * size_t(context_), 0.f);
+  logits_.assign(size_t(c.vocab_size), 0.f);
+  stats_.kv_cache_bytes = 2 * cache * 4;
+  stats_.scratch_bytes = 4 * (x_.size() + h_.size() + q_.size() + k_.size() + v_.size() + att_.size() +
+                              gate_.size() + up_.size() + scores_.size() + logits_.size() + rope_cos_.size() +
+                              rope_sin_.size());
+}
+
+Result<std::span<const float>> LlamaEngine::forward(std::span<const int32_t> tokens, float* all_logits) {
+  const int64_t n = int64_t(tokens.size());
+  if (n == 0) return invalid_argument("engine: forward() needs at least one token");
+  if (position_ + n > context_)
+    return out_of_range("engine: " + std::to_string(position_) + " cached + " + std::to_string(n) +
+                        " new tokens exceed the context of " + std::to_string(context_) + " positions");
+  for (int64_t i = 0; i < n; ++i)
+    if (tokens[size_t(i)] < 0 || tokens[size_t(i)] >= config_.vocab_size)
+      return invalid_argument("engine: token " + std::to_string(i) + " has id " + std::to_string(tokens[size_t(i)]) +
+                              ", outside the vocabulary of " + std::to_string(config_.vocab_size));
+  for (int64_t done = 0; done < n; done += options_.prefill_chunk) {
+    const int64_t m = std::min(options_.prefill_chunk, n - done);
+    run_chunk(tokens.data() + done, m, all_logits ? all_logits + done * config_.vocab_size : nullptr);
+  }
+  return std::span<const float>(logits_);
+}
+
+// Rows [0, n) of the chunk are positions position_ .. position_ + n - 1.
+void LlamaEngine::run_chunk(const int32_t* tokens, int64_t n, float* all_logits) {
+  const model::LlamaConfig& c = config_;
+  const int64_t H = c.hidden_size, Q = c.q_width(), KV = c.kv_width(), I = c.intermediate_size;
+  const int64_t hd = c.head_dim, half = hd / 2;
+  ThreadPool* pool = pool_.get();
+  auto linear = [&](const QuantMatrix& w, const float* in, float* out) {
+    if (n == 1) matvec(w, in, out, pool);
+    else matmul(w, in, n, out, pool);
+  };
+  for (int64_t r = 0; r < n; ++r) embed_.dequantize_row(tokens[r], x_.data() + r * H);
+
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const Layer& L = layers_[size_t(l)];
+    for (int64_t r = 0; r < n; ++r) rms_norm(x_.data() + r * H, L.attn_norm.data(), H, c.rms_norm_eps, h_.data() + r * H);
+    linear(L.q, h_.data(), q_.data());
+    linear(L.k, h_.data(), k_.data());
+    linear(L.v, h_.data(), v_.data());
+    add_bias(q_.data(), L.q_bias, n, Q);
+    add_bias(k_.data(), L.k_bias, n, KV);
+    add_bias(v_.data(), L.v_bias, n, KV);
+    // RoPE (rotate_half convention) on q and k, then k and v into the cache.
+    for (int64_t r = 0; r < n; ++r) {
+      const int64_t pos = position_ + r;
+      const float* cs = rope_cos_.data() + pos * half;
+      const float* sn = rope_sin_.data() + pos * half;
+      auto rotate = [&](float* v) {
+        for (int64_t i = 0; i < half; ++i) {
+          const float a = v[i], b = v[i + half];
+          v[i] = a * cs[i] - b * sn[i];
+          v[i + half] = b * cs[i] + a * sn[i];
+        }
+      };
+      for (int64_t h = 0; h < c.num_attention_heads; ++h) rotate(q_.data() + r * Q + h * hd);
+      for (int64_t g = 0; g < c.num_key_value_heads; ++g) {
+        float* kr = k_.data() + r * KV + g * hd;
+        rotate(kr);
+        const size_t at = ((size_t(l) * c.num_key_value_heads + g) * context_ + pos) * hd;
+        std::memcpy(k_cache_.data() + at, kr, hd * 4);
+        std::memcpy(v_cache_.data() + at, v_.data() + r * KV + g * hd, hd * 4);
+      }
+    }
+    attention(l, n);
+    linear(L.o, att_.data(), h_.data());
+    add_bias(h_.data(), L.o_bias, n, H);
+    for (int64_t i = 0; i < n * H; ++i) x_[size_t(i)] += h_[size_t(i)];
+
+    for (int64_t r = 0; r < n; ++r) rms_norm(x_.data() + r * H, L.mlp_norm.data(), H, c.rms_norm_eps, h_.data() + r * H);
+    linear(L.gate, h_.data(), gate_.data());
+    linear(L.up, h_.data(), up_.data());
+    add_bias(gate_.data(), L.gate_bias, n, I);
+    add_bias(up_.data(), L.up_bias, n, I);
+    for (int64_t i = 0; i < n * I; ++i) {
+      const float g = gate_[size_t(i)];
+      gate_[size_t(i)] = g / (1.0f + std::exp(-g)) * up_[size_t(i)];
+    }
+    linear(L.down, gate_.data(), h_.data());
+    add_bias(h_.data(), L.down_bias, n, H);
+    for (int64_t i = 0; i < n * H; ++i) x_[size_t(i)] += h_[size_t(i)];
+  }
+
+  for (int64_t r = 0; r < n; ++r) rms_norm(x_.data() + r * H, final_norm_.data(), H, c.rms_norm_eps, h_.data() + r * H);
+  const QuantMatrix& head = c.tie_word_embeddings ? embed_ : lm_head_;
+  if (all_logits != nullptr && n > 1) {
+    matmul(head, h_.data(), n, all_logits, pool);
+    std::memcpy(logits_.data(), all_logits + (n - 1) * c.vocab_size, size_t(c.vocab_size) * 4);
+  } else {
+    matvec(head, h_.data() + (n - 1) * H, logits_.data(), pool);
+    if (all_logits != nullptr) std::memcpy(all_logits, logits_.data(), size_t(c.vocab_size) * 4);
+  }
+  position_ += n;
+}
+
+// Causal GQA attention of the chunk's n query rows over the cache, heads split over the pool:
+// att[r, h] = softmax(q[r, h] . K[g]^T * head_dim^-0.5) V[g] over positions 0 .. position_ + r.
+void LlamaEngine::attention(int64_t l, int64_t n) {
+  const model::LlamaConfig& c = config_;
+  const int64_t hd = c.head_dim, Q = c.q_width(), groups = c.kv_groups();
+  const float scale = float(1.0 / std::sqrt(double(hd)));
+  pool_->parallel_for(0, c.num_attention_heads, [&](int64_t h0, int64_t h1) {
+    for (int64_t h = h0; h < h1; ++h) {
+      const int64_t g = h / groups;
+      const size_t base = (size_t(l) * c.num_key_value_heads + g) * context_ * hd;
+      const float* K = k_cache_.data() + base;
+      const float* V = v_cache_.data() + base;
+      float* s = scores_.data() + h * context_;
+      for (int64_t r = 0; r < n; ++r) {
+        const float* q = q_.data() + r * Q + h * hd;
+        const int64_t len = position_ + r + 1;
+        float m = -INFINITY;
+        for (int64_t t = 0; t < len; ++t) {
+          const float* k = K + t * hd;
+          s[t] = dot(q, k, hd) * scale;
+          m = std::max(m, s[t]);
+        }
+        float sum = 0.f;
+        for (int64_t t = 0; t < len; ++t) {
+          s[t] = std::exp(s[t] - m);
+          sum += s[t];
+        }
+        const float inv = 1.0f / sum;
+        float* out = att_.data() + r * Q + h * hd;
+        std::fill(out, out + hd, 0.f);
+        for (int64_t t = 0; t < len; ++t) {
+          const float p = s[t] * inv;
+          const float* v = V + t * hd;
+          for (int64_t i = 0; i < hd; ++i) out[i] += p * v[i];
+        }
+      }
+    }
+  }, /*align=*/1);
+}
+
+}  // namespace kanana::infer
