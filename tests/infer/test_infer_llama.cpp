@@ -454,5 +454,6 @@ class TestInferLlama : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestInferLlama)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestInferLlama)
 #include "test_infer_llama.moc"
