@@ -18,19 +18,20 @@ namespace fs = std::filesystem;
 namespace {
 
 // The tensor as a contiguous fp32 matrix (rows x cols) in GGUF row order: the rows of q/k are
-// permuted for llama.cpp's rotary layout.
-Result<std::vector<float>> load_rows(const st::CheckpointReader& reader, const LlamaTensorPlan& t) {
+// permuted for llama.cpp's rotary layout (a copy); other tensors are used as loaded.
+Result<at::Tensor> load_rows(const st::CheckpointReader& reader, const LlamaTensorPlan& t) {
   KANANA_ASSIGN_OR_RETURN(at::Tensor w, reader.tensor(t.hf_name, at::kFloat));
   w = w.contiguous();
-  const int64_t rows = t.hf_shape.size() == 2 ? t.hf_shape[0] : 1;
-  const int64_t cols = t.hf_shape.back();
-  const float* src = w.data_ptr<float>();
-  std::vector<float> out(size_t(rows * cols));
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t s = t.rope_heads > 0 ? rope_permuted_source_row(r, rows, t.rope_heads) : r;
-    std::copy(src + s * cols, src + (s + 1) * cols, out.begin() + r * cols);
-  }
   reader.release_pages(t.hf_name);
+  if (t.rope_heads == 0) return w;
+  const int64_t rows = t.hf_shape[0], cols = t.hf_shape[1];
+  at::Tensor out = at::empty({rows, cols}, at::kFloat);
+  const float* src = w.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t s = rope_permuted_source_row(r, rows, t.rope_heads);
+    std::copy(src + s * cols, src + (s + 1) * cols, dst + r * cols);
+  }
   return out;
 }
 
@@ -78,16 +79,17 @@ Result<LlamaExportSummary> export_llama_gguf(const fs::path& dir, const fs::path
   int64_t done = 0;
   for (const auto& t : plan) {
     if (o.cancel && o.cancel->is_cancelled()) return cancelled("export cancelled; no file was written");
-    std::vector<float> rows;
+    at::Tensor rows;
     if (t.hf_name.empty()) {
-      rows = llama3_rope_factors(config);
+      const std::vector<float> factors = llama3_rope_factors(config);
+      rows = at::tensor(at::ArrayRef<float>(factors), at::kFloat);
     } else {
       KANANA_ASSIGN_OR_RETURN(rows, load_rows(*reader, t));
     }
     const int64_t cols = t.hf_shape.back();
-    const int64_t n_rows = int64_t(rows.size()) / cols;
+    const int64_t n_rows = rows.numel() / cols;
     bytes.resize(row_bytes(t.type, cols) * n_rows);
-    KANANA_RETURN_IF_ERROR(quantize_rows(t.type, rows.data(), n_rows, cols, bytes.data(), t.gguf_name));
+    KANANA_RETURN_IF_ERROR(quantize_rows(t.type, rows.data_ptr<float>(), n_rows, cols, bytes.data(), t.gguf_name));
     KANANA_RETURN_IF_ERROR(w.write_tensor(t.gguf_name, bytes));
     ++done;
     if (o.on_tensor) o.on_tensor(done, int64_t(plan.size()), t.gguf_name);
