@@ -263,26 +263,27 @@ std::string value_type_name(ValueType type) {
 
 bool is_known_value_type(uint32_t type) { return type <= static_cast<uint32_t>(ValueType::kFloat64); }
 
-Value Value::string_array(std::vector<std::string> v) {
+Value Value::array_of(ValueType element) {
   Value x;
   x.type = ValueType::kArray;
-  x.array_type = ValueType::kString;
+  x.array_type = element;
+  return x;
+}
+
+Value Value::string_array(std::vector<std::string> v) {
+  Value x = array_of(ValueType::kString);
   x.strings = std::move(v);
   return x;
 }
 
 Value Value::int_array(ValueType element, std::vector<int64_t> v) {
-  Value x;
-  x.type = ValueType::kArray;
-  x.array_type = element;
+  Value x = array_of(element);
   x.ints = std::move(v);
   return x;
 }
 
 Value Value::float_array(ValueType element, std::vector<double> v) {
-  Value x;
-  x.type = ValueType::kArray;
-  x.array_type = element;
+  Value x = array_of(element);
   x.floats = std::move(v);
   return x;
 }

@@ -86,6 +86,7 @@ struct Value {
  private:
   static Value unsigned_of(ValueType t, uint64_t v) { Value x; x.type = t; x.u = v; return x; }
   static Value signed_of(ValueType t, int64_t v) { Value x; x.type = t; x.i = v; return x; }
+  static Value array_of(ValueType element);
 };
 
 struct KeyValue {

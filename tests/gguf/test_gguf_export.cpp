@@ -10,6 +10,7 @@
 #include <QtTest>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include "base/files.h"
@@ -74,6 +75,24 @@ std::vector<int32_t> to_ids(const QJsonValue& v) {
   return out;
 }
 
+// llama.cpp's ids for each text (no BOS, specials as plain text); the texts travel in a JSON
+// file `list` beside the model.
+std::vector<std::vector<int32_t>> llama_cpp_tokenize(const fs::path& gguf_file, const QStringList& texts,
+                                                     const fs::path& list, QString* error) {
+  QFile f(QString::fromStdString(list.string()));
+  if (!f.open(QIODevice::WriteOnly)) {
+    *error = "cannot write " + f.fileName();
+    return {};
+  }
+  f.write(QJsonDocument(QJsonArray::fromStringList(texts)).toJson());
+  f.close();
+  const QJsonObject ref = node_reference({"tokenize", QString::fromStdString(gguf_file.string()),
+                                          QString::fromStdString(list.string())}, error);
+  std::vector<std::vector<int32_t>> out;
+  for (const auto& ids : ref["ids"].toArray()) out.push_back(to_ids(ids));
+  return out;
+}
+
 // Greedy decoding by full forward passes (no cache, fp32): the tokens and, at each step, the
 // margin between the best and second-best logit.
 struct Greedy {
@@ -100,7 +119,8 @@ Greedy workbench_greedy(model::LlamaForCausalLM& m, std::vector<int32_t> ids, in
 // A randomly initialised Llama in `dir` with the tokenizer at `tokenizer` copied in. The
 // weights are drawn wider than a fresh model's (std 0.5) so that greedy choices have clear
 // margins and a comparison with another runtime is decisive.
-void make_model(const fs::path& dir, const fs::path& tokenizer_file, int64_t intermediate) {
+void make_model(const fs::path& dir, const fs::path& tokenizer_file, int64_t intermediate,
+                const std::function<void(model::LlamaConfig&)>& tweak = {}) {
   auto tok = tok::load_tokenizer(tokenizer_file);
   QVERIFY2(tok.is_ok(), tok.status().to_string().c_str());
   auto config = model::preset_config("debug");
@@ -111,6 +131,7 @@ void make_model(const fs::path& dir, const fs::path& tokenizer_file, int64_t int
   config->bos_token_id = (*tok)->bos_id();
   config->eos_token_ids.clear();
   if (auto e = (*tok)->eos_id()) config->eos_token_ids = {*e};
+  if (tweak) tweak(*config);
   auto m = model::init_model(*config, /*seed=*/3);
   QVERIFY2(m.is_ok(), m.status().to_string().c_str());
   QVERIFY(model::save_model(dir, *m).is_ok());
@@ -328,27 +349,19 @@ class TestGgufExport : public QObject {
         if (o["translated"].toBool()) texts << o["en"].toString() + "\n" + o["text"].toString();
       }
     }
-    const fs::path list = root() / "texts.json";
-    {
-      QFile f(QString::fromStdString(list.string()));
-      QVERIFY(f.open(QIODevice::WriteOnly));
-      f.write(QJsonDocument(QJsonArray::fromStringList(texts)).toJson());
-    }
     QString err;
-    const QJsonObject ref = node_reference({"tokenize", QString::fromStdString(f32_.string()),
-                                            QString::fromStdString(list.string())}, &err);
+    const auto all = llama_cpp_tokenize(f32_, texts, root() / "texts.json", &err);
     QVERIFY2(err.isEmpty(), qPrintable(err));
     auto tok = tok::load_tokenizer(model_);
     QVERIFY(tok.is_ok());
     tok::EncodeOptions eo;
     eo.add_bos = false;
     eo.parse_special = false;
-    const QJsonArray all = ref["ids"].toArray();
-    QCOMPARE(all.size(), texts.size());
+    QCOMPARE(all.size(), size_t(texts.size()));
     int hangul_texts = 0;
     for (int i = 0; i < texts.size(); ++i) {
       const std::string text = texts[i].toStdString();
-      QCOMPARE(to_ids(all[i]), (*tok)->encode(text, eo));
+      QCOMPARE(all[size_t(i)], (*tok)->encode(text, eo));
       if (texts[i].contains(QChar(0xD55C)) || texts[i].contains(QChar(0xB2C8))) ++hangul_texts;
     }
     QVERIFY(hangul_texts > 2);
@@ -356,12 +369,23 @@ class TestGgufExport : public QObject {
   }
 
   // A SentencePiece tokenizer.model becomes a "llama" vocabulary with scores and piece types,
-  // and llama.cpp tokenizes with it as the workbench does.
-  void sentencePieceVocabulary() {
+  // and llama.cpp tokenizes with it as the workbench does. This model also has an untied
+  // head (output.weight) and Llama 3 rope scaling (the rope_freqs.weight tensor), and
+  // llama.cpp's greedy tokens must again equal the workbench's.
+  void sentencePieceVocabularyUntiedHeadLlama3Rope() {
     const fs::path spm = kanana::test::data_cache().toStdString() + "/tokenizers/spm/llama_3_1_tokeniser.model";
     if (!fs::exists(spm)) QSKIP("no SentencePiece model in the data cache");
     const fs::path dir = root() / "tiny-spm";
-    make_model(dir, spm, 192);
+    make_model(dir, spm, 192, [](model::LlamaConfig& c) {
+      c.tie_word_embeddings = false;
+      model::RopeScaling r;
+      r.rope_type = "llama3";
+      r.factor = 8;
+      r.low_freq_factor = 1;
+      r.high_freq_factor = 4;
+      r.original_max_position_embeddings = 256;  // puts head_dim 24's frequencies in all three bands
+      c.rope_scaling = r;
+    });
     const fs::path out = root() / "tiny-spm.gguf";
     auto r = kanana::test::run_kanana({"model", "export-gguf", QString::fromStdString(dir.string()), "--out",
                                        QString::fromStdString(out.string())});
@@ -381,24 +405,37 @@ class TestGgufExport : public QObject {
     QCOMPARE(v.find("tokenizer.ggml.token_type")->ints[size_t(*(*tok)->bos_id())], int64_t(gguf::kTokenControl));
     QCOMPARE(v.find("tokenizer.ggml.bos_token_id")->u, uint64_t(*(*tok)->bos_id()));
     QCOMPARE(v.find("tokenizer.ggml.eos_token_id")->u, uint64_t(*(*tok)->eos_id()));
+    QVERIFY(v.find_tensor("output.weight") != nullptr);
+    auto factors = v.tensor_as_f32("rope_freqs.weight");
+    QVERIFY(factors.is_ok());
+    QCOMPARE(factors->size(), size_t(12));
+    QCOMPARE(factors->front(), 1.f);
+    QCOMPARE(factors->back(), 8.f);
     if (const QString why = node_missing(); !why.isEmpty()) QSKIP(qPrintable(why));
     const QStringList texts = {"Hello world, this is SentencePiece.", "한국어와 English 혼합 text 123", "  two  spaces"};
-    const fs::path list = root() / "spm_texts.json";
-    {
-      QFile f(QString::fromStdString(list.string()));
-      QVERIFY(f.open(QIODevice::WriteOnly));
-      f.write(QJsonDocument(QJsonArray::fromStringList(texts)).toJson());
-    }
     QString err;
-    const QJsonObject ref = node_reference({"tokenize", QString::fromStdString(out.string()),
-                                            QString::fromStdString(list.string())}, &err);
+    const auto theirs = llama_cpp_tokenize(out, texts, root() / "spm_texts.json", &err);
     QVERIFY2(err.isEmpty(), qPrintable(err));
+    QCOMPARE(theirs.size(), size_t(texts.size()));
     tok::EncodeOptions eo;
     eo.add_bos = false;
     eo.parse_special = false;
-    for (int i = 0; i < texts.size(); ++i) {
-      QCOMPARE(to_ids(ref["ids"].toArray()[i]), (*tok)->encode(texts[i].toStdString(), eo));
-    }
+    for (int i = 0; i < texts.size(); ++i) QCOMPARE(theirs[size_t(i)], (*tok)->encode(texts[i].toStdString(), eo));
+
+    eo.add_bos = true;
+    const std::vector<int32_t> ids = (*tok)->encode("The capital of Korea is Seoul. 한국의 수도는", eo);
+    model::LoadOptions lo;
+    lo.dtype = torch::kFloat32;
+    auto loaded = model::load_model(dir, lo);
+    QVERIFY2(loaded.is_ok(), loaded.status().to_string().c_str());
+    const Greedy ours = workbench_greedy(loaded->model, ids, kNewTokens);
+    const QJsonObject greedy = node_reference({"greedy", QString::fromStdString(out.string()),
+                                               QString::number(kNewTokens), ids_json(ids)}, &err);
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+    qInfo("SentencePiece/untied/llama3-rope model: workbench %s, llama.cpp %s (smallest margin %.4f)",
+          qPrintable(ids_json(ours.tokens)), qPrintable(ids_json(to_ids(greedy["tokens"]))),
+          *std::min_element(ours.margins.begin(), ours.margins.end()));
+    QCOMPARE(to_ids(greedy["tokens"]), ours.tokens);
   }
 
   // Refusals come before anything is written, and no file (or temporary) is left behind.
