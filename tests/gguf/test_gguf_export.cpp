@@ -119,8 +119,13 @@ Greedy workbench_greedy(model::LlamaForCausalLM& m, std::vector<int32_t> ids, in
 // A randomly initialised Llama in `dir` with the tokenizer at `tokenizer` copied in. The
 // weights are drawn wider than a fresh model's (std 0.5) so that greedy choices have clear
 // margins and a comparison with another runtime is decisive.
+struct ModelTweaks {
+  std::function<void(model::LlamaConfig&)> config;
+  std::function<void(model::LlamaForCausalLM&)> weights;  // after initialisation
+  uint64_t max_shard_bytes = 0;                            // > 0: a sharded checkpoint
+};
 void make_model(const fs::path& dir, const fs::path& tokenizer_file, int64_t intermediate,
-                const std::function<void(model::LlamaConfig&)>& tweak = {}) {
+                const ModelTweaks& tweak = {}) {
   auto tok = tok::load_tokenizer(tokenizer_file);
   QVERIFY2(tok.is_ok(), tok.status().to_string().c_str());
   auto config = model::preset_config("debug");
@@ -131,10 +136,13 @@ void make_model(const fs::path& dir, const fs::path& tokenizer_file, int64_t int
   config->bos_token_id = (*tok)->bos_id();
   config->eos_token_ids.clear();
   if (auto e = (*tok)->eos_id()) config->eos_token_ids = {*e};
-  if (tweak) tweak(*config);
+  if (tweak.config) tweak.config(*config);
   auto m = model::init_model(*config, /*seed=*/3);
   QVERIFY2(m.is_ok(), m.status().to_string().c_str());
-  QVERIFY(model::save_model(dir, *m).is_ok());
+  if (tweak.weights) tweak.weights(*m);
+  model::SaveModelOptions so;
+  so.max_shard_bytes = tweak.max_shard_bytes;
+  QVERIFY(model::save_model(dir, *m, so).is_ok());
   const fs::path from = tokenizer_file.parent_path();
   for (const char* f : {"tokenizer_config.json"}) {
     if (fs::exists(from / f)) fs::copy_file(from / f, dir / f, fs::copy_options::overwrite_existing);
@@ -307,17 +315,16 @@ class TestGgufExport : public QObject {
     qInfo("llama.cpp F32 greedy: %s", qPrintable(ids_json(theirs)));
     QCOMPARE(theirs, ours.tokens);
 
-    // Quantized exports: report the first step where llama.cpp's choice leaves the F32 path
-    // and the workbench's fp32 margin there (a small margin = a near tie that rounding flips).
-    for (const char* type : {"q8_0", "q4_0"}) {
+    // F16 and quantized exports: report the first step where llama.cpp's choice leaves the F32
+    // path and the workbench's fp32 margin there (a small margin = a near tie that rounding flips).
+    for (const char* type : {"f16", "q8_0", "q4_0"}) {
       const fs::path out = root() / (std::string("tiny-") + type + ".gguf");
       auto r = kanana::test::run_kanana({"model", "export-gguf", QString::fromStdString(model_.string()), "--out",
                                          QString::fromStdString(out.string()), "--type", type});
       QVERIFY2(r.code == 0, qPrintable(r.err));
       auto g = gguf::GgufFile::open(out);
       QVERIFY2(g.is_ok(), g.status().to_string().c_str());
-      QCOMPARE(g.value()->find_tensor("blk.0.ffn_gate.weight")->type,
-               std::string(type) == "q8_0" ? gguf::GgmlType::kQ8_0 : gguf::GgmlType::kQ4_0);
+      QCOMPARE(g.value()->find_tensor("blk.0.ffn_gate.weight")->type, *gguf::parse_export_type(type));
       QCOMPARE(g.value()->find_tensor("blk.0.attn_norm.weight")->type, gguf::GgmlType::kF32);
       const QJsonObject q = node_reference({"greedy", QString::fromStdString(out.string()), QString::number(kNewTokens),
                                             ids_json(ids)}, &err);
@@ -376,7 +383,7 @@ class TestGgufExport : public QObject {
     const fs::path spm = kanana::test::data_cache().toStdString() + "/tokenizers/spm/llama_3_1_tokeniser.model";
     if (!fs::exists(spm)) QSKIP("no SentencePiece model in the data cache");
     const fs::path dir = root() / "tiny-spm";
-    make_model(dir, spm, 192, [](model::LlamaConfig& c) {
+    make_model(dir, spm, 192, {.config = [](model::LlamaConfig& c) {
       c.tie_word_embeddings = false;
       model::RopeScaling r;
       r.rope_type = "llama3";
@@ -385,7 +392,7 @@ class TestGgufExport : public QObject {
       r.high_freq_factor = 4;
       r.original_max_position_embeddings = 256;  // puts head_dim 24's frequencies in all three bands
       c.rope_scaling = r;
-    });
+    }});
     const fs::path out = root() / "tiny-spm.gguf";
     auto r = kanana::test::run_kanana({"model", "export-gguf", QString::fromStdString(dir.string()), "--out",
                                        QString::fromStdString(out.string())});
@@ -436,6 +443,44 @@ class TestGgufExport : public QObject {
           qPrintable(ids_json(ours.tokens)), qPrintable(ids_json(to_ids(greedy["tokens"]))),
           *std::min_element(ours.margins.begin(), ours.margins.end()));
     QCOMPARE(to_ids(greedy["tokens"]), ours.tokens);
+  }
+
+  // A sharded checkpoint (model.safetensors.index.json + shards) exports to the same bytes.
+  void shardedCheckpointGivesTheSameFile() {
+    need_model();
+    const fs::path sharded = root() / "tiny-sharded";
+    make_model(sharded, llama3_, 192, {.max_shard_bytes = 8u << 20});
+    QVERIFY(fs::exists(sharded / "model.safetensors.index.json"));
+    const fs::path out = root() / "tiny-sharded.gguf";
+    auto r = kanana::test::run_kanana({"model", "export-gguf", QString::fromStdString(sharded.string()), "--out",
+                                       QString::fromStdString(out.string()), "--name", "tiny"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY(fs::file_size(out) == fs::file_size(f32_));
+    auto a = read_file(out), b = read_file(f32_);
+    QVERIFY(a.is_ok() && b.is_ok());
+    QVERIFY(*a == *b);
+  }
+
+  // A weight that cannot be stored (NaN) fails the export half-way, naming the tensor, and
+  // the temporary file is removed: nothing is left at the output path.
+  void failureWhileWritingLeavesNoFile() {
+    if (llama3_.empty()) QSKIP("the Llama 3 tokenizer.json is not in the data cache");
+    const fs::path nan = root() / "nan";
+    make_model(nan, llama3_, 192, {.weights = [](model::LlamaForCausalLM& m) {
+      torch::NoGradGuard no_grad;
+      for (auto& item : m->named_parameters()) {
+        if (item.key() == "model.layers.1.mlp.up_proj.weight") item.value()[5][7] = std::nanf("");
+      }
+    }});
+    const fs::path out_dir = root() / "nan-out";
+    fs::create_directories(out_dir);
+    const fs::path out = out_dir / "model.gguf";
+    auto r = kanana::test::run_kanana({"model", "export-gguf", QString::fromStdString(nan.string()), "--out",
+                                       QString::fromStdString(out.string()), "--type", "q8_0"});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("blk.1.ffn_up.weight") && r.err.contains("row 5"), qPrintable(r.err));
+    QVERIFY(!fs::exists(out));
+    QVERIFY(fs::is_empty(out_dir));
   }
 
   // Refusals come before anything is written, and no file (or temporary) is left behind.
