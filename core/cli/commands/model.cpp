@@ -1,5 +1,6 @@
-// `kanana model init` (a fresh model from a preset, saved in Hugging Face layout) and
-// `kanana model info` (shape, parameter counts and tensors of a checkpoint folder).
+// `kanana model init` (a fresh model from a preset, saved in Hugging Face layout),
+// `kanana model info` (shape, parameter counts and tensors of a checkpoint folder) and
+// `kanana model export-gguf` (a checkpoint folder as one GGUF file for llama.cpp).
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include <map>
 
 #include "cli/registry.h"
+#include "gguf/llama_export.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/llama.h"
@@ -141,6 +143,25 @@ int run_info(const Args& a, Context&) {
   return kExitOk;
 }
 
+int run_export_gguf(const Args& a, Context& ctx) {
+  const fs::path dir = a.positional()[0];
+  auto type = gguf::parse_export_type(a.get("type"));
+  if (!type.is_ok()) return report_error(type.status(), /*usage=*/true);
+  gguf::LlamaExportOptions o;
+  o.type = *type;
+  o.name = a.get("name");
+  o.cancel = ctx.cancel;
+  auto progress = make_terminal_progress("export-gguf");
+  o.on_tensor = [&](int64_t done, int64_t total, const std::string& name) { progress->update(done, total, name); };
+  const fs::path out = a.get("out");
+  auto summary = gguf::export_llama_gguf(dir, out, o);
+  if (!summary.is_ok()) return report_error(summary.status());
+  progress->finish();
+  std::printf("wrote %s: %s, %lld tensors, %.2f MB; tokenizer %s\n", out.c_str(), gguf::ggml_type_name(*type),
+              static_cast<long long>(summary->tensors), summary->file_bytes / 1e6, summary->vocab.c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 KANANA_COMMAND(model_init) {
@@ -161,6 +182,22 @@ KANANA_COMMAND(model_info) {
           .summary = "print the shape, parameter counts and tensors of a model folder",
           .positional = {"DIR", 1, 1},
           .run = run_info};
+}
+
+KANANA_COMMAND(model_export_gguf) {
+  return {.path = "model export-gguf",
+          .summary = "write a Llama checkpoint folder as one GGUF file for llama.cpp, Ollama, LM Studio",
+          .description =
+              "Converts config.json, the safetensors weights and the tokenizer (tokenizer.json byte-level BPE or a "
+              "SentencePiece tokenizer.model, with tokenizer_config.json's special tokens and chat template) "
+              "the way llama.cpp's convert_hf_to_gguf.py does. Matrices are stored as --type; norms stay F32. "
+              "Unsupported models are refused before anything is written; the file appears only when complete.",
+          .options = {{.name = "out", .value_name = "FILE.gguf", .help = "output file", .required = true, .short_name = 'o'},
+                      {.name = "type", .value_name = "f32|f16|q8_0|q4_0", .help = "storage type of the matrices",
+                       .default_value = "f32"},
+                      {.name = "name", .value_name = "TEXT", .help = "general.name (default: the folder's name)"}},
+          .positional = {"DIR", 1, 1},
+          .run = run_export_gguf};
 }
 
 }  // namespace kanana::cli
