@@ -528,5 +528,6 @@ class TestGgufExport : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestGgufExport)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestGgufExport)
 #include "test_gguf_export.moc"

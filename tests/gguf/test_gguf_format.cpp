@@ -408,5 +408,6 @@ class TestGgufFormat : public QObject {
   }
 };
 
-QTEST_GUILESS_MAIN(TestGgufFormat)
+#include "test_main.h"
+KANANA_TEST_GUILESS_MAIN(TestGgufFormat)
 #include "test_gguf_format.moc"
