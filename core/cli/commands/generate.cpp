@@ -15,21 +15,20 @@ namespace kanana::cli {
 
 namespace {
 
+// `kanana generate` samples like `kanana chat` (model/sampling_options.h), 128 tokens at most.
+model::GenerationOptions generate_defaults() {
+  model::GenerationOptions go;
+  go.temperature = model::kChatTemperature;
+  go.top_p = model::kChatTopP;
+  return go;
+}
+
 int run_generate(const Args& a, Context& ctx) {
   const std::string model_dir = a.get("model");
-  model::GenerationOptions go;
-  auto sa = parse_sampling(a);
-  if (!sa.is_ok()) return report_error(sa.status(), /*usage=*/true);
+  model::GenerationOptions go = generate_defaults();
+  if (Status st = parse_sampling(a, go); !st.is_ok()) return report_error(st, /*usage=*/true);
   auto samples = a.get_int("num-samples");
   if (!samples.is_ok()) return report_error(samples.status(), /*usage=*/true);
-  go.max_new_tokens = sa->max_new_tokens;
-  go.greedy = sa->greedy;
-  go.temperature = sa->temperature;
-  go.top_k = sa->top_k;
-  go.top_p = sa->top_p;
-  go.min_p = sa->min_p;
-  go.repetition_penalty = sa->repetition_penalty;
-  go.seed = sa->seed;
   go.num_samples = *samples;
   go.stop_strings = a.get_all("stop");
 
@@ -106,7 +105,7 @@ KANANA_COMMAND(generate) {
           .summary = "stream a completion (or a chat reply with --chat) from a model folder",
           .options = concat(concat({{.name = "model", .value_name = "DIR", .help = "model folder with tokenizer", .required = true, .short_name = 'm'},
                                     {.name = "prompt", .value_name = "TEXT", .help = "prompt text (the user message with --chat)", .required = true, .short_name = 'p'}},
-                                   sampling_options()),
+                                   sampling_options(generate_defaults())),
                             {{.name = "num-samples", .value_name = "N", .help = "completions in one batch", .default_value = "1"},
                              {.name = "stop", .value_name = "TEXT", .help = "stop string (repeatable)", .repeated = true},
                              {.name = "chat", .help = "wrap the prompt in the model's chat template"},
