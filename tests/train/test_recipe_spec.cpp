@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "base/options.h"
 #include "cli/option_flags.h"
+#include "model/dtype_name.h"
 #include "model/sampling_options.h"
 #include "posttrain/posttrain_spec.h"
 #include "surgery/distill_spec.h"
@@ -269,6 +270,16 @@ class TestRecipeSpec : public QObject {
     on.temperature = 0;
     QCOMPARE(check_options(on, online, "online").message(),
              std::string("online: field 'temperature' must be > 0 (sampling, not greedy), got 0"));
+  }
+
+  void dtypeNamesHaveOneSpellingListAndOneError() {
+    QCOMPARE(*model::canonical_dtype_name("bf16"), std::string("bfloat16"));
+    QCOMPARE(*model::canonical_dtype_name("fp32"), std::string("float32"));
+    QCOMPARE(*model::canonical_dtype_name("float16"), std::string("float16"));
+    QVERIFY(!model::canonical_dtype_name("fp8"));
+    QVERIFY(!model::canonical_dtype_name("BF16"));  // safetensors' spelling is a file format, not a compute dtype
+    QCOMPARE(model::parse_dtype_name("int4").status().message(),
+             std::string("unknown dtype 'int4' (expected float32, bfloat16 or float16; also f32, fp32, bf16, f16, fp16)"));
   }
 
   void defaultsAreWrittenOnce() {
