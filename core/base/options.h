@@ -22,6 +22,7 @@
 // the trainer.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -77,6 +78,11 @@ std::string range_error(double value, const std::optional<double>& min, const st
                         bool min_open, bool max_open, const char* note);
 std::string choices_error(const std::string& value, const std::vector<std::string>& choices);
 std::string format_number(double v);
+// A pointer to a member of a base B is a pointer to that member of any D derived from B.
+template <class D, class V, class B>
+V D::*as_derived(V B::*member) {
+  return member;
+}
 }  // namespace options_detail
 
 // The validation message for one value of `field` ("" when it is fine). Used by the JSON
@@ -179,6 +185,60 @@ Status read_options(const JsonReader& block, const OptionTable<T>& fields, T& ou
     if (std::string why = check_option_value(f, out); !why.empty()) return block.field_error(f.key, why);
   }
   return Status::ok();
+}
+
+// Every value of `value` against the table, for options that did not come through
+// read_options (set in code or a GUI form): "<origin>: field 'top_p' must be in (0, 1], got 0".
+template <class T>
+Status check_options(const T& value, const OptionTable<T>& fields, const std::string& origin) {
+  for (const auto& f : fields)
+    if (std::string why = check_option_value(f, value); !why.empty())
+      return invalid_argument(origin + ": field '" + f.key + "' " + why);
+  return Status::ok();
+}
+
+// The table of a base struct B as a table of a struct D derived from it (only the fields named
+// in `keys`, when given): B's member pointers are D's, so D's table is B's plus D's own fields,
+// and every surface (JSON, flags, forms) sees one table with B's help and checks.
+template <class D, class B>
+OptionTable<D> derived_options(const OptionTable<B>& fields, const std::vector<std::string>& keys = {}) {
+  static_assert(std::is_base_of_v<B, D>, "derived_options: D must derive from B");
+  OptionTable<D> out;
+  for (const auto& f : fields) {
+    if (!keys.empty() && std::find(keys.begin(), keys.end(), f.key) == keys.end()) continue;
+    OptionField<D> g;
+    g.key = f.key;
+    g.member = std::visit(
+        [](auto&& m) -> typename OptionField<D>::Member {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, CustomMember<B>>) {
+            return CustomMember<D>{.set = [set = m.set](D& d, const Json& v) { return set(d, v); },
+                                   .get = [get = m.get](const D& d) { return get(d); }};
+          } else {
+            return options_detail::as_derived<D>(m);
+          }
+        },
+        f.member);
+    g.help = f.help;
+    g.min = f.min;
+    g.max = f.max;
+    g.min_open = f.min_open;
+    g.max_open = f.max_open;
+    g.choices = f.choices;
+    g.note = f.note;
+    g.required = f.required;
+    g.relative_to_file = f.relative_to_file;
+    g.value_name = f.value_name;
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+// The fields of `a` followed by those of `b` (a derived struct's table: its base's, then its own).
+template <class T>
+OptionTable<T> concat_options(OptionTable<T> a, const OptionTable<T>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
 }
 
 // The value of one field as JSON (paths as strings).

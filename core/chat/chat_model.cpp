@@ -14,45 +14,23 @@
 namespace kanana::chat {
 namespace fs = std::filesystem;
 
+const OptionTable<ChatSampling>& chat_sampling_fields() {
+  static const OptionTable<ChatSampling> fields = concat_options(
+      model::sampling_fields_for<ChatSampling>(),
+      {{.key = "stop", .member = &ChatSampling::stop, .help = "extra stop strings", .value_name = "TEXT"}});
+  return fields;
+}
+
 Json ChatSampling::to_json() const {
-  Json j = {{"max_new_tokens", max_new_tokens}, {"greedy", greedy},       {"temperature", temperature},
-            {"top_k", top_k},                   {"top_p", top_p},         {"min_p", min_p},
-            {"repetition_penalty", repetition_penalty}, {"seed", seed}};
-  if (!stop.empty()) j["stop"] = stop;
+  Json j = options_to_json(*this, chat_sampling_fields());
+  if (stop.empty()) j.erase("stop");
   return j;
 }
 
 Result<ChatSampling> ChatSampling::from_json(const Json& j, const std::string& origin) {
   ChatSampling s;
   if (!j.is_object()) return invalid_argument(origin + ": sampling must be an object");
-  JsonReader r(j, origin, "sampling");
-  KANANA_RETURN_IF_ERROR(r.check_no_unknown(
-      {"max_new_tokens", "greedy", "temperature", "top_k", "top_p", "min_p", "repetition_penalty", "seed", "stop"}));
-  Status st;
-  s.max_new_tokens = r.get_int_or("max_new_tokens", s.max_new_tokens, &st);
-  KANANA_RETURN_IF_ERROR(st);
-  s.greedy = r.get_bool_or("greedy", s.greedy, &st);
-  KANANA_RETURN_IF_ERROR(st);
-  s.temperature = r.get_number_or("temperature", s.temperature, &st);
-  KANANA_RETURN_IF_ERROR(st);
-  s.top_k = r.get_int_or("top_k", s.top_k, &st);
-  KANANA_RETURN_IF_ERROR(st);
-  s.top_p = r.get_number_or("top_p", s.top_p, &st);
-  KANANA_RETURN_IF_ERROR(st);
-  s.min_p = r.get_number_or("min_p", s.min_p, &st);
-  KANANA_RETURN_IF_ERROR(st);
-  s.repetition_penalty = r.get_number_or("repetition_penalty", s.repetition_penalty, &st);
-  KANANA_RETURN_IF_ERROR(st);
-  s.seed = static_cast<uint64_t>(r.get_int_or("seed", 0, &st));
-  KANANA_RETURN_IF_ERROR(st);
-  if (j.contains("stop")) {
-    if (!j["stop"].is_array()) return r.field_error("stop", "must be an array of strings");
-    for (const Json& e : j["stop"]) {
-      if (!e.is_string()) return r.field_error("stop", "must be an array of strings");
-      s.stop.push_back(e.get<std::string>());
-    }
-  }
-  if (s.max_new_tokens < 1) return r.field_error("max_new_tokens", "must be at least 1");
+  KANANA_RETURN_IF_ERROR(read_options(JsonReader(j, origin, "sampling"), chat_sampling_fields(), s));
   return s;
 }
 
@@ -180,18 +158,11 @@ Result<RenderedPrompt> ChatModel::render(const std::vector<tok::ChatMessage>& me
 
 Result<ChatReply> ChatModel::reply(const std::vector<tok::ChatMessage>& messages, const Json& tools,
                                    const ChatSampling& sampling, const TextCallback& on_text, const CancelToken* cancel) {
-  if (sampling.max_new_tokens < 1) return invalid_argument("max_new_tokens must be at least 1");
+  KANANA_RETURN_IF_ERROR(model::check_sampling(sampling));
   const int64_t reserve = std::min(sampling.max_new_tokens, context_length() / 2);
   KANANA_ASSIGN_OR_RETURN(RenderedPrompt prompt, render(messages, tools, reserve));
-  model::GenerationOptions go;
+  model::GenerationOptions go(sampling);
   go.max_new_tokens = std::min<int64_t>(sampling.max_new_tokens, context_length() - static_cast<int64_t>(prompt.ids.size()));
-  go.greedy = sampling.greedy;
-  go.temperature = sampling.temperature;
-  go.top_k = sampling.top_k;
-  go.top_p = sampling.top_p;
-  go.min_p = sampling.min_p;
-  go.repetition_penalty = sampling.repetition_penalty;
-  go.seed = sampling.seed;
   go.stop_token_ids = tok::chat_stop_ids(impl_->kind, *impl_->tokenizer);
   go.stop_strings = tok::chat_stop_strings(impl_->kind);
   if (impl_->kind == tok::ChatTemplateKind::kChatMl && !impl_->chat_tokens) go.stop_strings.push_back("<|im_start|>");

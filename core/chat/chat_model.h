@@ -21,26 +21,30 @@
 #include "base/json.h"
 #include "base/progress.h"
 #include "base/status.h"
+#include "model/sampling_options.h"
 #include "tokenizer/chat_template.h"
 #include "tools/tool_loop.h"
 
 namespace kanana::chat {
 
-// The sampling controls shared by the CLI and the Playground (the generate command's flags).
-struct ChatSampling {
-  int64_t max_new_tokens = 256;
-  bool greedy = false;
-  double temperature = 0.7;
-  int64_t top_k = 0;                 // 0 = off
-  double top_p = 0.9;                // 1 = off
-  double min_p = 0.0;                // 0 = off
-  double repetition_penalty = 1.0;   // 1 = off
-  uint64_t seed = 0;
-  std::vector<std::string> stop;     // extra stop strings
+// The sampling controls shared by `kanana chat` and the Playground: the common settings
+// (model/sampling_options.h) with chat's own defaults, and extra stop strings.
+struct ChatSampling : model::SamplingOptions {
+  std::vector<std::string> stop;  // extra stop strings
+
+  ChatSampling() {
+    max_new_tokens = 256;
+    temperature = model::kChatTemperature;
+    top_p = model::kChatTopP;
+  }
 
   Json to_json() const;  // for conversation metadata and candidates.sampling_json
+  // The object to_json() writes; unknown keys and values outside the table's ranges are errors
+  // naming `origin` and the field ("conv.json: field 'sampling.top_p' must be in (0, 1], got 0").
   static Result<ChatSampling> from_json(const Json& j, const std::string& origin);
 };
+// The sampling table plus "stop".
+const OptionTable<ChatSampling>& chat_sampling_fields();
 
 struct ChatModelOptions {
   std::filesystem::path tokenizer;  // empty: the model folder, then <run>/tokenizer for <run>/checkpoints/step-N

@@ -3,6 +3,7 @@
 
 #include "base/files.h"
 #include "base/json.h"
+#include "base/jsonl.h"
 #include "base/strings.h"
 
 namespace kanana::embed {
@@ -29,46 +30,29 @@ InfoNceOutput info_nce_loss(const torch::Tensor& q, const torch::Tensor& p, doub
 }
 
 Result<PairFile> read_pairs_jsonl(const std::filesystem::path& file, bool strict) {
-  KANANA_ASSIGN_OR_RETURN(std::string text, read_file(file));
   PairFile out;
-  size_t pos = 0;
-  int64_t line_no = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const std::string_view line(text.data() + pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (trim(line).empty()) continue;
-    ++out.lines;
-    const std::string origin = file.string() + ":" + std::to_string(line_no);
-    std::string problem;
-    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) {
-      problem = "not valid JSON";
-    } else if (!j.is_object()) {
-      problem = "a line must be a JSON object";
-    } else {
-      for (const char* key : {"query", "positive"}) {
-        if (!j.contains(key)) {
-          problem = std::string("field '") + key + "' is required";
-        } else if (!j[key].is_string()) {
-          problem = std::string("field '") + key + "' must be a string";
-        } else if (trim(j[key].get_ref<const std::string&>()).empty()) {
-          problem = std::string("field '") + key + "' is empty";
-        } else if (!is_valid_utf8(j[key].get_ref<const std::string&>())) {
-          problem = std::string("field '") + key + "' is not valid UTF-8";
-        }
-        if (!problem.empty()) break;
+  auto pair_line = [&](JsonlLine& line) -> Status {
+    const Json& j = line.value;
+    for (const char* key : {"query", "positive"}) {
+      std::string problem;
+      if (!j.contains(key)) {
+        problem = std::string("field '") + key + "' is required";
+      } else if (!j[key].is_string()) {
+        problem = std::string("field '") + key + "' must be a string";
+      } else if (trim(j[key].get_ref<const std::string&>()).empty()) {
+        problem = std::string("field '") + key + "' is empty";
+      } else if (!is_valid_utf8(j[key].get_ref<const std::string&>())) {
+        problem = std::string("field '") + key + "' is not valid UTF-8";
       }
-    }
-    if (!problem.empty()) {
-      if (strict) return invalid_argument(origin + ": " + problem);
-      out.problems.push_back(origin + ": " + problem);
-      continue;
+      if (!problem.empty()) return invalid_argument(line.origin + ": " + problem);
     }
     out.pairs.push_back({j["query"].get<std::string>(), j["positive"].get<std::string>()});
-  }
+    return Status::ok();
+  };
+  KANANA_ASSIGN_OR_RETURN(JsonlReport report,
+                          read_jsonl(file, pair_line, {.skip_bad_lines = !strict, .objects_only = true}));
+  out.lines = static_cast<int64_t>(report.lines);
+  out.problems = report.messages();
   return out;
 }
 

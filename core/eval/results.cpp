@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "base/files.h"
+#include "base/jsonl.h"
 #include "base/strings.h"
 #include "eval/stats.h"
 
@@ -154,22 +155,12 @@ Result<LoadedResults> read_results(const fs::path& path) {
 }
 
 Result<std::vector<Json>> read_samples(const fs::path& path) {
-  KANANA_ASSIGN_OR_RETURN(std::string text, read_file(path));
   std::vector<Json> out;
-  size_t line_no = 0, pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    ++line_no;
-    const std::string_view line(text.data() + pos, end - pos);
-    pos = end + 1;
-    if (trim(line).empty()) continue;
-    Json j = Json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      return data_loss(path.string() + ":" + std::to_string(line_no) + ": not a JSON object");
-    }
-    out.push_back(std::move(j));
-  }
+  auto sample = [&](JsonlLine& line) {
+    out.push_back(std::move(line.value));
+    return Status::ok();
+  };
+  KANANA_RETURN_IF_ERROR(read_jsonl(path, sample, {.objects_only = true}).status());
   return out;
 }
 

@@ -29,7 +29,7 @@ int32_t argmax(std::span<const float> x) {
 }
 }  // namespace
 
-TokenSampler::TokenSampler(TokenSamplingOptions options, uint64_t seed, int64_t vocab)
+TokenSampler::TokenSampler(const model::SamplingOptions& options, uint64_t seed, int64_t vocab)
     : options_(options), rng_(seed), work_(size_t(vocab)), probs_(size_t(vocab)), order_(size_t(vocab)) {}
 
 int32_t TokenSampler::sample(std::span<const float> logits, std::span<const int32_t> seen) {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "base/log.h"
+#include "model/dtype_name.h"
 
 namespace kanana::model {
 namespace {
@@ -114,9 +115,8 @@ Status LlamaConfig::validate(const std::string& origin) const {
     return invalid_argument(origin + ": field 'hidden_act' is '" + hidden_act +
                             "'; only 'silu' (SwiGLU) is supported");
   }
-  if (torch_dtype != "float32" && torch_dtype != "bfloat16" && torch_dtype != "float16") {
-    return invalid_argument(origin + ": field 'torch_dtype' is '" + torch_dtype +
-                            "'; expected float32, bfloat16 or float16");
+  if (!canonical_dtype_name(torch_dtype)) {
+    return invalid_argument(origin + ": field 'torch_dtype': " + unknown_dtype_message(torch_dtype));
   }
   if (model_type != "llama" && model_type != "kanana2vec") {
     return invalid_argument(origin + ": field 'model_type' is '" + model_type +
@@ -176,6 +176,7 @@ Result<LlamaConfig> parse_llama_config(const Json& json, const std::string& orig
   // Newer transformers write "dtype", older "torch_dtype".
   c.torch_dtype = r.get_string_or("torch_dtype", r.get_string_or("dtype", "float32", &err), &err);
   KANANA_RETURN_IF_ERROR(err);
+  if (auto canonical = canonical_dtype_name(c.torch_dtype)) c.torch_dtype = *canonical;  // "bf16" -> "bfloat16"
   if (r.has("bos_token_id")) { KANANA_ASSIGN_OR_RETURN(c.bos_token_id, r.get_int("bos_token_id")); }
   if (r.has("pad_token_id")) { KANANA_ASSIGN_OR_RETURN(c.pad_token_id, r.get_int("pad_token_id")); }
   if (present(json, "eos_token_id")) {

@@ -25,24 +25,18 @@ class Tokenizer;
 
 namespace kanana::model {
 
-struct GenerationOptions {
-  int64_t max_new_tokens = 128;
-  bool greedy = false;
-  double temperature = 1.0;
-  int64_t top_k = 0;                       // 0 = off
-  double top_p = 1.0;                      // 1 = off
-  double min_p = 0.0;                      // 0 = off
-  double repetition_penalty = 1.0;         // 1 = off
+// The sampling settings (model/sampling_options.h: max_new_tokens, greedy, temperature, top_k,
+// top_p, min_p, repetition_penalty, seed) and how rows stop.
+struct GenerationOptions : SamplingOptions {
   std::vector<int32_t> stop_token_ids;     // in addition to config.json's eos ids
   bool stop_at_eos = true;                 // add the model's eos_token_id(s) to the stop ids
   std::vector<std::string> stop_strings;   // need a tokenizer; the text is cut before them
-  uint64_t seed = 0;                       // row r samples with its own RNG seeded from (seed, r)
   int64_t num_samples = 1;                 // rows per prompt
   bool use_cache = true;                   // false: recompute the whole prefix every step (tests)
 
-  SamplingOptions sampling() const {
-    return {greedy, temperature, top_k, top_p, min_p, repetition_penalty};
-  }
+  GenerationOptions() = default;
+  explicit GenerationOptions(const SamplingOptions& sampling) : SamplingOptions(sampling) {}
+  const SamplingOptions& sampling() const { return *this; }
 };
 
 // One new token of one row, as streamed.

@@ -3,6 +3,7 @@
 #include "model/linear.h"
 
 #include "model/activation_checkpointing_impl.h"
+#include "model/dtype_name.h"
 
 namespace kanana::model {
 
@@ -155,10 +156,10 @@ Result<LlamaForCausalLM> init_model(const LlamaConfig& config, uint64_t seed, to
 }
 
 Result<torch::ScalarType> parse_dtype(const std::string& name) {
-  if (name == "float32" || name == "f32" || name == "fp32") return torch::kFloat32;
-  if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
-  if (name == "float16" || name == "f16" || name == "fp16") return torch::kFloat16;
-  return invalid_argument("unknown dtype '" + name + "' (expected f32, bf16 or f16)");
+  KANANA_ASSIGN_OR_RETURN(const std::string canonical, parse_dtype_name(name));
+  if (canonical == "bfloat16") return torch::kBFloat16;
+  if (canonical == "float16") return torch::kFloat16;
+  return torch::kFloat32;
 }
 
 std::string dtype_name(torch::ScalarType dtype) {

@@ -102,7 +102,8 @@ torch::Tensor build_attention_mask(const torch::Tensor& attention_mask, int64_t 
 // before each one, so left padding does not shift positions.
 torch::Tensor position_ids_from_mask(const torch::Tensor& attention_mask, int64_t seq);
 
-// "float32"/"f32"/"fp32", "bfloat16"/"bf16", "float16"/"f16"/"fp16".
+// "float32"/"f32"/"fp32", "bfloat16"/"bf16", "float16"/"f16"/"fp16" (model/dtype_name.h: the
+// names and the error without LibTorch).
 Result<torch::ScalarType> parse_dtype(const std::string& name);
 std::string dtype_name(torch::ScalarType dtype);  // HF spelling: "float32", "bfloat16", "float16"
 

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "base/files.h"
+#include "base/jsonl.h"
 #include "base/strings.h"
 
 namespace kanana::posttrain {
@@ -65,37 +66,19 @@ Status check_reply(const std::vector<tok::ChatMessage>& reply, const std::string
 
 template <typename T, typename Parse>
 Result<JsonlData<T>> read_jsonl(const fs::path& file, const ReadOptions& options, Parse parse) {
-  KANANA_ASSIGN_OR_RETURN(std::string text, read_file(file));
   JsonlData<T> out;
-  const std::string name = file.string();
-  size_t pos = 0;
-  uint64_t line_no = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (trim(line).empty()) continue;
-    ++out.lines;
-    const std::string origin = name + ":" + std::to_string(line_no);
-    Status problem;
-    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) {
-      problem = invalid_argument(origin + ": not valid JSON");
-    } else if (!j.is_object()) {
-      problem = invalid_argument(origin + ": a line must be a JSON object");
-    } else {
-      auto item = parse(j, origin);
-      if (item.is_ok()) {
-        out.items.push_back(std::move(item).value());
-        continue;
-      }
-      problem = item.status();
-    }
-    if (options.strict) return problem;
-    out.problems.push_back(problem.message());
-  }
+  KANANA_ASSIGN_OR_RETURN(
+      JsonlReport report,
+      kanana::read_jsonl(
+          file,
+          [&](JsonlLine& line) -> Status {
+            KANANA_ASSIGN_OR_RETURN(T item, parse(line.value, line.origin));
+            out.items.push_back(std::move(item));
+            return Status::ok();
+          },
+          {.skip_bad_lines = !options.strict, .objects_only = true}));
+  out.lines = report.lines;
+  out.problems = report.messages();
   return out;
 }
 

@@ -476,11 +476,7 @@ class DpoTask final : public train::Task {
       prompt_ids.push_back(std::move(ids).value());
       prompts.push_back(ex);
     }
-    model::GenerationOptions go;
-    go.max_new_tokens = on.max_new_tokens;
-    go.temperature = on.temperature;
-    go.top_p = on.top_p;
-    go.top_k = on.top_k;
+    model::GenerationOptions go(on);
     go.num_samples = on.samples;
     go.seed = recipe_.seed * 7919ull + uint64_t(round) + 1;
     std::vector<int32_t> end_ids;

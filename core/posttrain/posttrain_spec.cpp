@@ -73,22 +73,26 @@ const char* dpo_loss_type_name(DpoLossType type) { return type == DpoLossType::k
 
 const OptionTable<OnlineSpec>& online_spec_fields() {
   using O = OnlineSpec;
-  static const OptionTable<O> fields = {
-      {.key = "reward_model", .member = &O::reward_model, .help = "reward model folder that labels the samples",
-       .required = true},
-      {.key = "prompts", .member = &O::prompts, .help = "prompt JSONL (default: the prompts of dpo.train)"},
-      {.key = "rounds", .member = &O::rounds, .help = "sample/label/train rounds", .min = 1},
-      {.key = "prompts_per_round", .member = &O::prompts_per_round, .help = "prompts sampled per round", .min = 1},
-      {.key = "samples", .member = &O::samples, .help = "replies per prompt", .min = 2,
-       .note = "a pair needs two replies"},
-      {.key = "max_new_tokens", .member = &O::max_new_tokens, .help = "reply length limit", .min = 1},
-      {.key = "temperature", .member = &O::temperature, .help = "sampling temperature", .min = 0, .min_open = true,
-       .note = "sampling, not greedy"},
-      {.key = "top_p", .member = &O::top_p, .help = "nucleus sampling", .min = 0, .max = 1, .min_open = true},
-      {.key = "top_k", .member = &O::top_k, .help = "top-k sampling (0 = off)", .min = 0},
-      {.key = "steps_per_round", .member = &O::steps_per_round, .help = "optimizer steps per round (0 = one epoch)",
-       .min = 0},
-  };
+  static const OptionTable<O> fields = [] {
+    OptionTable<O> t = model::sampling_fields_for<O>(
+        {"max_new_tokens", "temperature", "top_p", "top_k", "min_p", "repetition_penalty"});
+    for (auto& f : t)
+      if (std::string_view(f.key) == "temperature") {
+        f.min_open = true;
+        f.note = "sampling, not greedy";
+      }
+    return concat_options(
+        std::move(t),
+        {{.key = "reward_model", .member = &O::reward_model, .help = "reward model folder that labels the samples",
+          .required = true},
+         {.key = "prompts", .member = &O::prompts, .help = "prompt JSONL (default: the prompts of dpo.train)"},
+         {.key = "rounds", .member = &O::rounds, .help = "sample/label/train rounds", .min = 1},
+         {.key = "prompts_per_round", .member = &O::prompts_per_round, .help = "prompts sampled per round", .min = 1},
+         {.key = "samples", .member = &O::samples, .help = "replies per prompt", .min = 2,
+          .note = "a pair needs two replies"},
+         {.key = "steps_per_round", .member = &O::steps_per_round, .help = "optimizer steps per round (0 = one epoch)",
+          .min = 0}});
+  }();
   return fields;
 }
 

@@ -12,6 +12,7 @@
 #include "base/json.h"
 #include "base/options.h"
 #include "base/status.h"
+#include "model/sampling_options.h"
 
 namespace kanana::train {
 struct Recipe;
@@ -68,19 +69,20 @@ struct RewardOptions {
   DataSpec data;
 };
 
-// "online": sample replies, label them with a reward model, train (dpo_task.cpp).
-struct OnlineSpec {
+// "online": sample replies, label them with a reward model, train (dpo_task.cpp). The
+// sampling keys (max_new_tokens, temperature, top_p, top_k, min_p, repetition_penalty) are
+// model/sampling_options.h's, with 64 new tokens by default and a temperature above 0; the
+// seed comes from the recipe's.
+struct OnlineSpec : model::SamplingOptions {
   bool enabled = false;
   std::filesystem::path reward_model;
   std::filesystem::path prompts;
   int64_t rounds = 1;
   int64_t prompts_per_round = 32;
   int64_t samples = 4;
-  int64_t max_new_tokens = 64;
-  double temperature = 1.0;
-  double top_p = 1.0;
-  int64_t top_k = 0;
   int64_t steps_per_round = 0;
+
+  OnlineSpec() { max_new_tokens = 64; }
 };
 const OptionTable<OnlineSpec>& online_spec_fields();
 

@@ -19,11 +19,23 @@ namespace kanana::prefs {
 
 namespace fs = std::filesystem;
 
+const OptionTable<CandidateSampling>& candidate_sampling_fields() {
+  using C = CandidateSampling;
+  static const OptionTable<C> fields = concat_options(
+      model::sampling_fields_for<C>(),
+      {{.key = "num_candidates", .member = &C::num_candidates, .help = "candidates per prompt and model", .min = 1},
+       {.key = "chat_template", .member = &C::chat_template, .help = "prompt rendering",
+        .choices = {"auto", "raw", "llama3", "chatml"}},
+       {.key = "dtype", .member = &C::dtype, .help = "compute dtype", .choices = {"float32", "bfloat16"}}});
+  return fields;
+}
+
 Json CandidateSampling::to_json() const {
-  Json j = {{"max_new_tokens", max_new_tokens}, {"temperature", temperature}, {"top_p", top_p},
-            {"top_k", top_k}, {"min_p", min_p}, {"repetition_penalty", repetition_penalty},
-            {"dtype", dtype}};
-  if (greedy) j["greedy"] = true;
+  // The settings that shape a sample: not the count, the base seed (each candidate stores its
+  // own) or the template (the caller adds the one used).
+  Json j = options_to_json(*this, candidate_sampling_fields());
+  for (const char* key : {"num_candidates", "seed", "chat_template"}) j.erase(key);
+  if (!greedy) j.erase("greedy");
   return j;
 }
 
@@ -86,7 +98,7 @@ Result<SamplingSummary> sample_candidates(const std::vector<fs::path>& models, c
                                           const CandidateSampling& options, const CandidateSink& sink,
                                           const CancelToken* cancel, Progress* progress) {
   if (models.empty()) return invalid_argument("no model folder to sample candidates from");
-  if (options.max_new_tokens < 1) return invalid_argument("max_new_tokens must be at least 1");
+  KANANA_RETURN_IF_ERROR(check_options(options, candidate_sampling_fields(), "sampling"));
   SamplingSummary summary;
   try {
     if (options.threads > 0) torch::set_num_threads(options.threads);
@@ -112,14 +124,7 @@ Result<SamplingSummary> sample_candidates(const std::vector<fs::path>& models, c
       auto prompt = render_prompt(src, r.messages);
       if (!prompt.is_ok()) return prompt.status().with_context("prompt " + std::to_string(r.prompt_id));
       if (prompt->empty()) return invalid_argument("prompt " + std::to_string(r.prompt_id) + " encodes to no tokens");
-      model::GenerationOptions go;
-      go.max_new_tokens = options.max_new_tokens;
-      go.greedy = options.greedy;
-      go.temperature = options.temperature;
-      go.top_p = options.top_p;
-      go.top_k = options.top_k;
-      go.min_p = options.min_p;
-      go.repetition_penalty = options.repetition_penalty;
+      model::GenerationOptions go(options);
       go.num_samples = 1;
       if (src.chat) {
         for (int32_t id : tok::chat_stop_ids(*src.chat, *src.tokenizer)) go.stop_token_ids.push_back(id);

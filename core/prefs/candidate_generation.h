@@ -23,27 +23,30 @@
 #include "base/json.h"
 #include "base/progress.h"
 #include "base/status.h"
+#include "model/sampling_options.h"
 #include "store/workspace.h"
 
 namespace kanana::prefs {
 
-struct CandidateSampling {
-  int64_t num_candidates = 2;        // per prompt and model
-  int64_t max_new_tokens = 128;
-  bool greedy = false;
-  double temperature = 0.8;
-  double top_p = 0.95;               // 1 = off
-  int64_t top_k = 0;                 // 0 = off
-  double min_p = 0.0;                // 0 = off
-  double repetition_penalty = 1.0;   // 1 = off
-  uint64_t seed = 0;                 // base seed; every candidate derives its own
+// The common sampling settings (model/sampling_options.h) with annotation's own defaults
+// (a little more varied than chat's, so two candidates differ), and how the models run.
+struct CandidateSampling : model::SamplingOptions {
+  int64_t num_candidates = 2;          // per prompt and model
   std::string chat_template = "auto";  // auto | raw | llama3 | chatml
-  std::string dtype = "float32";     // float32 | bfloat16
-  int threads = 0;                   // LibTorch intra-op threads; 0 leaves the current setting
+  std::string dtype = "float32";       // float32 | bfloat16
+  int threads = 0;                     // LibTorch intra-op threads; 0 leaves the current setting
+
+  CandidateSampling() {
+    temperature = 0.8;
+    top_p = 0.95;
+  }
 
   // What candidates.sampling_json records (the settings that shaped the sample).
   Json to_json() const;
 };
+// The sampling table plus num_candidates, chat_template and dtype (`seed` is the base seed
+// every candidate derives its own from).
+const OptionTable<CandidateSampling>& candidate_sampling_fields();
 
 // The seed candidate `sample` of `prompt_id` from model `model` gets (31-bit, non-negative).
 int64_t candidate_seed(uint64_t base_seed, int64_t prompt_id, size_t model, int64_t sample);

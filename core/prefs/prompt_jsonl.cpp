@@ -1,9 +1,7 @@
 // Prompt JSONL import (see prompt_jsonl.h).
 #include "prefs/prompt_jsonl.h"
 
-#include <fstream>
-
-#include "base/files.h"
+#include "base/jsonl.h"
 #include "prefs/conversation.h"
 
 namespace kanana::prefs {
@@ -55,40 +53,31 @@ Result<PromptInput> parse_prompt_line(const Json& line, const std::string& origi
 
 Result<PromptImportReport> import_prompts(PrefStore& store, int64_t prompt_set_id, const std::filesystem::path& file,
                                           bool strict) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return errno_status(file, "opening");
   PromptImportReport report;
   KANANA_ASSIGN_OR_RETURN(auto index, store.prompt_index(prompt_set_id));
   KANANA_ASSIGN_OR_RETURN(auto scope, WriteScope::begin(store.workspace().db()));
-  const std::string name = file.filename().string();
-  std::string text;
-  uint64_t line_no = 0;
-  while (std::getline(in, text)) {
-    ++line_no;
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (text.find_first_not_of(" \t") == std::string::npos) continue;
-    ++report.lines;
-    const std::string origin = name + ":" + std::to_string(line_no);
-    Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-    Result<PromptInput> parsed = j.is_discarded() ? Result<PromptInput>(invalid_argument(origin + ": not valid JSON"))
-                                                  : parse_prompt_line(j, origin);
-    if (!parsed.is_ok()) {
-      if (strict) return parsed.status();
-      report.problems.push_back(parsed.status().message());
-      continue;
-    }
-    const std::string key = canonical_json(parsed->messages);
-    if (auto it = index.find(key); it != index.end()) {
-      ++report.duplicates;
-      report.prompt_ids.push_back(it->second);
-      continue;
-    }
-    KANANA_ASSIGN_OR_RETURN(const int64_t id, store.add_prompt(prompt_set_id, *parsed));
-    index.emplace(key, id);
-    ++report.added;
-    report.prompt_ids.push_back(id);
-  }
-  if (in.bad()) return errno_status(file, "reading");
+  KANANA_ASSIGN_OR_RETURN(
+      JsonlReport lines,
+      read_jsonl(
+          file,
+          [&](JsonlLine& line) -> Status {
+            KANANA_ASSIGN_OR_RETURN(PromptInput parsed, parse_prompt_line(line.value, line.origin));
+            const std::string key = canonical_json(parsed.messages);
+            if (auto it = index.find(key); it != index.end()) {
+              ++report.duplicates;
+              report.prompt_ids.push_back(it->second);
+              return Status::ok();
+            }
+            auto id = store.add_prompt(prompt_set_id, parsed);
+            if (!id.is_ok()) return id.status();
+            index.emplace(key, *id);
+            ++report.added;
+            report.prompt_ids.push_back(*id);
+            return Status::ok();
+          },
+          {.skip_bad_lines = !strict, .name = file.filename().string()}));
+  report.lines = lines.lines;
+  report.problems = lines.messages();
   KANANA_RETURN_IF_ERROR(scope->commit());
   return report;
 }

@@ -581,69 +581,43 @@ Result<ExportReport> export_preferences(PrefStore& store, const fs::path& out, c
 
 Result<ImportReport> import_preferences(PrefStore& store, const fs::path& file, const ImportOptions& options,
                                         const CancelToken* cancel) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return errno_status(file, "opening");
   // Rows written without a key (older schema, other writers) must be seen as duplicates too.
   KANANA_RETURN_IF_ERROR(store.backfill_keys().status());
   ImportReport report;
   Importer importer(store, options, file.stem().string(), &report);
-  const std::string name = file.filename().string();
   std::unique_ptr<WriteScope> batch;
   int64_t in_batch = 0;
-  std::string text;
-  uint64_t line_no = 0;
-  while (std::getline(in, text)) {
-    ++line_no;
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (text.find_first_not_of(" \t") == std::string::npos) continue;
-    if (cancel && cancel->is_cancelled()) return cancelled("import of " + file.string() + " cancelled at line " + std::to_string(line_no));
-    ++report.lines;
-    const std::string origin = name + ":" + std::to_string(line_no);
-    Status s;
-    Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) {
-      // Parse again with exceptions for nlohmann's description of what is wrong and where.
-      try {
-        const Json again = Json::parse(text);
-        s = invalid_argument(origin + ": not valid JSON");
-      } catch (const Json::exception& e) {
-        s = invalid_argument(origin + ": not valid JSON (" + std::string(e.what()) + ")");
-      }
+  // A line whose content is refused (kInvalidArgument) is rolled back and, unless strict,
+  // reported and skipped; other errors (the database, cancellation) stop the import.
+  auto import_line = [&](JsonlLine& line) -> Status {
+    if (cancel && cancel->is_cancelled())
+      return cancelled("import of " + file.string() + " cancelled at line " + std::to_string(line.number));
+    KANANA_ASSIGN_OR_RETURN(ParsedLine parsed, parse_line(line.value, line.origin));
+    if (!batch) {
+      KANANA_ASSIGN_OR_RETURN(batch, WriteScope::begin(store.workspace().db()));
     }
-    std::optional<ParsedLine> parsed;
+    KANANA_ASSIGN_OR_RETURN(const int64_t set_id, importer.prepare(parsed));
+    KANANA_ASSIGN_OR_RETURN(auto line_scope, WriteScope::begin(store.workspace().db()));
+    Status s = importer.write(set_id, parsed);
+    if (s.is_ok()) s = line_scope->commit();
     if (s.is_ok()) {
-      auto p = parse_line(j, origin);
-      if (p.is_ok()) parsed = std::move(p).value();
-      else s = p.status();
+      importer.commit_line();
+    } else {
+      importer.discard_line();
+      line_scope.reset();  // rolls the line back
     }
-    if (s.is_ok()) {
-      if (!batch) {
-        KANANA_ASSIGN_OR_RETURN(batch, WriteScope::begin(store.workspace().db()));
-      }
-      KANANA_ASSIGN_OR_RETURN(const int64_t set_id, importer.prepare(*parsed));
-      auto line_scope = WriteScope::begin(store.workspace().db());
-      if (!line_scope.is_ok()) return line_scope.status();
-      s = importer.write(set_id, *parsed);
-      if (s.is_ok()) s = (*line_scope)->commit();
-      if (s.is_ok()) {
-        importer.commit_line();
-      } else {
-        importer.discard_line();
-        line_scope->reset();  // rolls the line back
-        if (s.message().rfind(origin, 0) != 0) s = Status(s.code(), origin + ": " + s.message());
-      }
-      if (++in_batch >= std::max<int64_t>(1, options.batch_lines)) {
-        KANANA_RETURN_IF_ERROR(batch->commit());
-        batch.reset();
-        in_batch = 0;
-      }
+    if (++in_batch >= std::max<int64_t>(1, options.batch_lines)) {
+      KANANA_RETURN_IF_ERROR(batch->commit());
+      batch.reset();
+      in_batch = 0;
     }
-    if (!s.is_ok()) {
-      if (options.strict) return s;
-      report.problems.push_back({line_no, s.message()});
-    }
-  }
-  if (in.bad()) return errno_status(file, "reading");
+    return s;
+  };
+  KANANA_ASSIGN_OR_RETURN(JsonlReport lines, read_jsonl(file, import_line,
+                                                        {.skip_bad_lines = !options.strict,
+                                                         .name = file.filename().string()}));
+  report.lines = lines.lines;
+  report.problems = std::move(lines.problems);
   if (batch) KANANA_RETURN_IF_ERROR(batch->commit());
   return report;
 }

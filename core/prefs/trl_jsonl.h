@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "base/json.h"
+#include "base/jsonl.h"
 #include "base/progress.h"
 #include "base/status.h"
 #include "prefs/pref_store.h"
@@ -77,10 +78,7 @@ struct ImportOptions {
   int64_t batch_lines = 256; // lines per transaction
 };
 
-struct ImportProblem {
-  uint64_t line = 0;         // 1-based line number in the file
-  std::string message;       // "file:line: ..."
-};
+using ImportProblem = JsonlProblem;  // line (1-based) and "file:line: ..."
 
 struct ImportReport {
   uint64_t lines = 0;           // non-blank lines read

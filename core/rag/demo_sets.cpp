@@ -10,6 +10,7 @@
 #include "base/files.h"
 #include "base/hash.h"
 #include "base/json.h"
+#include "base/jsonl.h"
 #include "base/strings.h"
 
 namespace kanana::rag {
@@ -28,22 +29,15 @@ uint64_t mix(uint64_t seed, std::string_view s) {
 // Lines of a JSONL file as objects; a malformed line is an error naming file:line (these are
 // files our own importer wrote, so a bad line means a broken import).
 Result<std::vector<Json>> read_objects(const fs::path& file) {
-  KANANA_ASSIGN_OR_RETURN(std::string text, read_file(file));
   std::vector<Json> out;
-  size_t pos = 0;
-  int64_t line_no = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    const std::string_view line(text.data() + pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
-    if (trim(line).empty()) continue;
-    Json j = Json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-      return data_loss(file.string() + ":" + std::to_string(line_no) + ": not a JSON object; re-run `kanana data import-demo`");
-    out.push_back(std::move(j));
-  }
+  auto object = [&](JsonlLine& line) {
+    out.push_back(std::move(line.value));
+    return Status::ok();
+  };
+  auto read = read_jsonl(file, object, {.objects_only = true});
+  if (!read.is_ok() && read.status().code() == StatusCode::kInvalidArgument)
+    return data_loss(read.status().message() + "; re-run `kanana data import-demo`");
+  KANANA_RETURN_IF_ERROR(read.status());
   return out;
 }
 

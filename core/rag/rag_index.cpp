@@ -13,6 +13,7 @@
 
 #include "base/files.h"
 #include "base/json.h"
+#include "base/jsonl.h"
 #include "base/strings.h"
 #include "rag/fusion.h"
 #include "rag/source_text.h"
@@ -146,23 +147,10 @@ struct PendingChunk {
 // JSONL documents: the text field of each line; malformed lines become problems.
 Status jsonl_documents(const fs::path& path, const std::string& bytes, const IndexSettings& s, bool strict,
                        std::vector<Document>* docs, std::vector<std::string>* problems) {
-  size_t pos = 0;
-  int64_t line_no = 0;
-  while (pos < bytes.size()) {
-    size_t eol = bytes.find('\n', pos);
-    if (eol == std::string::npos) eol = bytes.size();
-    const std::string_view line(bytes.data() + pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
-    if (trim(line).empty()) continue;
-    const std::string origin = path.string() + ":" + std::to_string(line_no);
+  auto document = [&](JsonlLine& line) -> Status {
+    const Json& j = line.value;
     std::string problem;
-    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) {
-      problem = "not valid JSON (or not UTF-8)";
-    } else if (!j.is_object()) {
-      problem = "a line must be a JSON object";
-    } else if (!j.contains(s.text_field)) {
+    if (!j.contains(s.text_field)) {
       problem = "field '" + s.text_field + "' is missing";
     } else if (!j[s.text_field].is_string()) {
       problem = "field '" + s.text_field + "' must be a string";
@@ -172,18 +160,20 @@ Status jsonl_documents(const fs::path& path, const std::string& bytes, const Ind
                !j[s.id_field].is_null()) {
       problem = "field '" + s.id_field + "' must be a string or an integer";
     }
-    if (!problem.empty()) {
-      if (strict) return invalid_argument(origin + ": " + problem);
-      problems->push_back(origin + ": " + problem);
-      continue;
-    }
+    if (!problem.empty()) return invalid_argument(line.origin + ": " + problem);
     Document d;
     d.text = j[s.text_field].get<std::string>();
-    d.line = line_no;
+    d.line = static_cast<int64_t>(line.number);
     if (j.contains(s.id_field) && !j[s.id_field].is_null())
       d.record_id = j[s.id_field].is_string() ? j[s.id_field].get<std::string>() : j[s.id_field].dump();
     docs->push_back(std::move(d));
-  }
+    return Status::ok();
+  };
+  KANANA_ASSIGN_OR_RETURN(JsonlReport report, read_jsonl_text(bytes, document,
+                                                              {.skip_bad_lines = !strict,
+                                                               .objects_only = true,
+                                                               .name = path.string()}));
+  for (auto& p : report.problems) problems->push_back(std::move(p.message));
   return Status::ok();
 }
 

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "base/files.h"
+#include "base/jsonl.h"
 #include "base/strings.h"
 #include "rag/fusion.h"
 #include "rag/rag_index.h"
@@ -20,26 +21,12 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 }  // namespace
 
 Result<EvalSet> read_eval_set(const std::filesystem::path& file, bool strict) {
-  KANANA_ASSIGN_OR_RETURN(std::string text, read_file(file));
   EvalSet out;
-  size_t pos = 0;
-  int64_t line_no = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    const std::string_view line(text.data() + pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
-    if (trim(line).empty()) continue;
-    const std::string origin = file.string() + ":" + std::to_string(line_no);
+  auto question = [&](JsonlLine& line) -> Status {
+    const Json& j = line.value;
     std::string problem;
     EvalQuestion q;
-    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) {
-      problem = "not valid JSON";
-    } else if (!j.is_object()) {
-      problem = "a line must be a JSON object";
-    } else if (!j.contains("query") || !j["query"].is_string() || trim(j["query"].get_ref<const std::string&>()).empty()) {
+    if (!j.contains("query") || !j["query"].is_string() || trim(j["query"].get_ref<const std::string&>()).empty()) {
       problem = "field 'query' must be a non-empty string";
     } else if (!j.contains("relevant")) {
       problem = "field 'relevant' is required";
@@ -60,13 +47,13 @@ Result<EvalSet> read_eval_set(const std::filesystem::path& file, bool strict) {
         problem = "field 'relevant' must be a string or a non-empty list of strings";
       }
     }
-    if (!problem.empty()) {
-      if (strict) return invalid_argument(origin + ": " + problem);
-      out.problems.push_back(origin + ": " + problem);
-      continue;
-    }
+    if (!problem.empty()) return invalid_argument(line.origin + ": " + problem);
     out.questions.push_back(std::move(q));
-  }
+    return Status::ok();
+  };
+  KANANA_ASSIGN_OR_RETURN(JsonlReport report,
+                          read_jsonl(file, question, {.skip_bad_lines = !strict, .objects_only = true}));
+  out.problems = report.messages();
   return out;
 }
 

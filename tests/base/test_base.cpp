@@ -6,6 +6,7 @@
 
 #include "base/files.h"
 #include "base/json.h"
+#include "base/jsonl.h"
 #include "base/status.h"
 #include "base/strings.h"
 
@@ -91,6 +92,72 @@ class TestBase : public QObject {
     QVERIFY(m.is_ok());
     QCOMPARE((*m)->size(), size_t(7));
     QCOMPARE((*m)->data()[4], uint8_t('d'));
+  }
+
+  void jsonlLinesNameFileAndLine() {
+    QTemporaryDir dir;
+    const std::filesystem::path p = std::filesystem::path(dir.path().toStdString()) / "prefs.jsonl";
+    // CRLF endings, a blank line, a whitespace-only line, no newline at the end.
+    QVERIFY(write_file_atomic(p, "{\"a\": 1}\r\n\r\n   \n[2]\n{\"a\": 3}").is_ok());
+    std::vector<std::pair<uint64_t, std::string>> seen;
+    auto collect = [&](JsonlLine& l) {
+      seen.push_back({l.number, l.value.dump()});
+      return Status::ok();
+    };
+    auto r = read_jsonl(p, collect);
+    QVERIFY2(r.is_ok(), r.status().to_string().c_str());
+    QCOMPARE(r->lines, uint64_t(3));
+    QCOMPARE(seen.size(), size_t(3));
+    QCOMPARE(seen[0], (std::pair<uint64_t, std::string>{1, "{\"a\":1}"}));
+    QCOMPARE(seen[1], (std::pair<uint64_t, std::string>{4, "[2]"}));
+    QCOMPARE(seen[2], (std::pair<uint64_t, std::string>{5, "{\"a\":3}"}));
+    // The text form reads the same lines.
+    seen.clear();
+    QVERIFY(read_jsonl_text(*read_file(p), collect).is_ok());
+    QCOMPARE(seen.size(), size_t(3));
+
+    // Errors: "FILE:LINE: ..." for bad JSON, non-objects, and what the caller refuses.
+    QVERIFY(write_file_atomic(p, "{\"a\": 1}\n{\"a\": \n[1]\n{\"b\": 2}\n").is_ok());
+    auto bad = read_jsonl(p, collect, {.name = "prefs.jsonl"});
+    QCOMPARE(bad.status().code(), StatusCode::kInvalidArgument);
+    QVERIFY2(starts_with(bad.status().message(), "prefs.jsonl:2: not valid JSON (parse error"),
+             bad.status().message().c_str());
+    auto need_a = [](JsonlLine& l) {
+      return l.value.contains("a") ? Status::ok() : invalid_argument("field 'a' is required");
+    };
+    auto skipped = read_jsonl(p, need_a, {.skip_bad_lines = true, .objects_only = true, .name = "prefs.jsonl"});
+    QVERIFY2(skipped.is_ok(), skipped.status().to_string().c_str());
+    QCOMPARE(skipped->lines, uint64_t(4));
+    QCOMPARE(skipped->bad_lines, uint64_t(3));
+    QCOMPARE(skipped->problems.size(), size_t(3));
+    QVERIFY(starts_with(skipped->problems[0].message, "prefs.jsonl:2: not valid JSON"));
+    QCOMPARE(skipped->problems[0].line, uint64_t(2));
+    QCOMPARE(skipped->messages()[1], std::string("prefs.jsonl:3: a line must be a JSON object"));
+    QCOMPARE(skipped->messages()[2], std::string("prefs.jsonl:4: field 'a' is required"));
+    QCOMPARE(skipped->problems[2].line, uint64_t(4));
+    // Errors other than bad content stop the read even when skipping.
+    auto stop = read_jsonl(p, [](JsonlLine&) { return internal_error("disk full"); }, {.skip_bad_lines = true});
+    QCOMPARE(stop.status().code(), StatusCode::kInternal);
+    QVERIFY(QString::fromStdString(stop.status().message()).endsWith(":1: disk full"));
+
+    // A line over the cap is an error naming it, and does not stop the lines after it when skipping.
+    const std::string long_line = "{\"text\": \"" + std::string(3u << 20, 'x') + "\"}";
+    QVERIFY(write_file_atomic(p, "{\"a\": 1}\n" + long_line + "\n{\"a\": 2}\n").is_ok());
+    auto capped = read_jsonl(p, collect, {.max_line_bytes = 1u << 20, .name = "big.jsonl"});
+    QCOMPARE(capped.status().message(),
+             std::string("big.jsonl:2: line of " + std::to_string(long_line.size()) +
+                         " bytes is longer than the 1048576-byte limit"));
+    seen.clear();
+    auto capped_skip = read_jsonl(p, collect, {.max_line_bytes = 1u << 20, .skip_bad_lines = true});
+    QVERIFY(capped_skip.is_ok());
+    QCOMPARE(capped_skip->bad_lines, uint64_t(1));
+    QCOMPARE(seen.size(), size_t(2));
+    QCOMPARE(seen[1].first, uint64_t(3));
+    auto capped_text = read_jsonl_text(*read_file(p), collect, {.max_line_bytes = 1u << 20, .name = "t"});
+    QVERIFY(starts_with(capped_text.status().message(), "t:2: line of "));
+
+    auto missing = read_jsonl(p.parent_path() / "nope.jsonl", collect);
+    QCOMPARE(missing.status().code(), StatusCode::kNotFound);
   }
 };
 

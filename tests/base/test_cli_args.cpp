@@ -57,30 +57,51 @@ class TestCliArgs : public QObject {
 
   void samplingOptionsParseTheSameEverywhere() {
     bool help = false;
-    const auto specs = concat(sampling_options({.temperature = "0.8"}), {threads_option()});
+    model::SamplingOptions defaults;  // a command's own defaults, typed
+    defaults.temperature = 0.8;
+    defaults.top_p = 0.9;
+    const auto specs = concat(sampling_options(defaults), {threads_option()});
+    // --help shows the command's defaults, taken from the struct.
+    auto shown = [&](const std::string& name) {
+      for (const auto& o : specs)
+        if (o.name == name) return o.default_value;
+      return std::string("(absent)");
+    };
+    QCOMPARE(shown("temperature"), std::string("0.8"));
+    QCOMPARE(shown("top-p"), std::string("0.9"));
+    QCOMPARE(shown("max-new-tokens"), std::string("128"));
+    QCOMPARE(shown("repetition-penalty"), std::string("1"));
+    QCOMPARE(shown("greedy"), std::string());  // a switch
+
     auto a = parse_args(specs, {"", 0, 0}, {"--top-k", "40", "--repetition-penalty", "1.1", "--seed", "9", "--greedy"}, &help);
     QVERIFY(a.is_ok());
-    auto s = parse_sampling(*a);
-    QVERIFY2(s.is_ok(), s.status().to_string().c_str());
-    QCOMPARE(s->max_new_tokens, int64_t(128));
-    QCOMPARE(s->temperature, 0.8);  // the command's own default
-    QCOMPARE(s->top_k, int64_t(40));
-    QCOMPARE(s->top_p, 0.9);
-    QCOMPARE(s->repetition_penalty, 1.1);
-    QCOMPARE(s->seed, uint64_t(9));
-    QVERIFY(s->greedy);
+    model::SamplingOptions s = defaults;
+    Status st = parse_sampling(*a, s);
+    QVERIFY2(st.is_ok(), st.to_string().c_str());
+    QCOMPARE(s.max_new_tokens, int64_t(128));
+    QCOMPARE(s.temperature, 0.8);  // the command's own default
+    QCOMPARE(s.top_k, int64_t(40));
+    QCOMPARE(s.top_p, 0.9);
+    QCOMPARE(s.repetition_penalty, 1.1);
+    QCOMPARE(s.seed, int64_t(9));
+    QVERIFY(s.greedy);
     QVERIFY(*parse_threads(*a) >= 1);
-    auto zero = parse_args(specs, {"", 0, 0}, {"--max-new-tokens", "0"}, &help);
-    QVERIFY(QString::fromStdString(parse_sampling(*zero).status().message()).contains("--max-new-tokens"));
-    auto bad = parse_args(specs, {"", 0, 0}, {"--top-p", "lots"}, &help);
-    QVERIFY(QString::fromStdString(parse_sampling(*bad).status().message()).contains("--top-p"));
+    auto error = [&](const std::vector<std::string>& argv) {
+      auto parsed = parse_args(specs, {"", 0, 0}, argv, &help);
+      if (!parsed.is_ok()) return parsed.status().message();
+      model::SamplingOptions o = defaults;
+      return parse_sampling(*parsed, o).message();
+    };
+    QCOMPARE(error({"--max-new-tokens", "0"}), std::string("--max-new-tokens must be >= 1, got 0"));
+    QVERIFY(QString::fromStdString(error({"--top-p", "lots"})).contains("--top-p"));
+    QCOMPARE(error({"--top-p", "0"}), std::string("--top-p must be in (0, 1], got 0"));
+    QCOMPARE(error({"--min-p", "1"}), std::string("--min-p must be in [0, 1), got 1"));
+    QCOMPARE(error({"--temperature", "-1"}), std::string("--temperature must be >= 0 (0 = greedy), got -1"));
+    QCOMPARE(error({"--repetition-penalty", "0"}), std::string("--repetition-penalty must be > 0, got 0"));
+    QCOMPARE(error({"--top-k", "-3"}), std::string("--top-k must be >= 0, got -3"));
+    QCOMPARE(error({"--top-p", "1", "--temperature", "0"}), std::string());
     auto threads = parse_args(specs, {"", 0, 0}, {"--threads", "0"}, &help);
     QVERIFY(QString::fromStdString(parse_threads(*threads).status().message()).contains("--threads"));
-    // Without the penalty options (prefs generate) their neutral values are used.
-    auto plain = parse_args(sampling_options({.penalties = false}), {"", 0, 0}, {}, &help);
-    QVERIFY(plain.is_ok());
-    QCOMPARE(parse_sampling(*plain)->repetition_penalty, 1.0);
-    QCOMPARE(parse_sampling(*plain)->min_p, 0.0);
   }
 };
 

@@ -245,7 +245,7 @@ class TestInferLlama : public QObject {
   void samplerMatchesTorchSampler() {
     torch::manual_seed(3);
     const int64_t vocab = 500;
-    const std::vector<TokenSamplingOptions> settings = {
+    const std::vector<model::SamplingOptions> settings = {
         {.greedy = true, .repetition_penalty = 1.3},
         {.temperature = 0.7},
         {.temperature = 0.9, .top_k = 20},
@@ -256,14 +256,7 @@ class TestInferLlama : public QObject {
     const std::vector<int32_t> seen = {1, 7, 7, 42, 499, 3};
     for (size_t s = 0; s < settings.size(); ++s) {
       const auto& o = settings[s];
-      model::SamplingOptions mo;
-      mo.greedy = o.greedy;
-      mo.temperature = o.temperature;
-      mo.top_k = o.top_k;
-      mo.top_p = o.top_p;
-      mo.min_p = o.min_p;
-      mo.repetition_penalty = o.repetition_penalty;
-      model::Sampler reference(mo, 1234);
+      model::Sampler reference(o, 1234);
       TokenSampler mine(o, 1234, vocab);
       int same = 0;
       for (int draw = 0; draw < 200; ++draw) {

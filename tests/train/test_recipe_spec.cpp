@@ -10,6 +10,9 @@
 #include "base/files.h"
 #include "base/json.h"
 #include "base/options.h"
+#include "cli/option_flags.h"
+#include "model/dtype_name.h"
+#include "model/sampling_options.h"
 #include "posttrain/posttrain_spec.h"
 #include "surgery/distill_spec.h"
 #include "train/recipe.h"
@@ -165,6 +168,12 @@ class TestRecipeSpec : public QObject {
         {[](Json& j) { j["dpo"]["max_prompt_len"] = 64; }, "field 'dpo.max_prompt_len' must be below seq_len"},
         {[](Json& j) { j["dpo"]["val_fraction"] = 1; }, "field 'dpo.val_fraction' must be in [0, 1)"},
         {[](Json& j) { j["dpo"]["online"] = {{"samples", 4}}; }, "field 'dpo.online.reward_model' is required"},
+        {[](Json& j) { j["dpo"]["online"] = {{"reward_model", "rm"}, {"temperature", 0}}; },
+         "field 'dpo.online.temperature' must be > 0 (sampling, not greedy), got 0"},
+        {[](Json& j) { j["dpo"]["online"] = {{"reward_model", "rm"}, {"top_p", 1.5}}; },
+         "field 'dpo.online.top_p' must be in (0, 1], got 1.5"},
+        {[](Json& j) { j["dpo"]["online"] = {{"reward_model", "rm"}, {"seed", 3}}; },
+         "field 'dpo.online.seed' is not a known field"},
         {[](Json& j) { j["dpo"]["epochs"] = 0; }, "field 'dpo.epochs' must be > 0"},
         {[](Json& j) { j.erase("dpo"); }, "field 'dpo' is required"},
         {[](Json& j) { j["type"] = "rlhf"; }, "field 'type' is 'rlhf'"},
@@ -173,6 +182,104 @@ class TestRecipeSpec : public QObject {
       const std::string e = error(c.edit);
       QVERIFY2(contains(e, c.expected), ("expected '" + c.expected + "', got '" + e + "'").c_str());
     }
+  }
+
+  void samplingOptionsAreOneTable() {
+    using model::SamplingOptions;
+    auto read = [](const Json& block, SamplingOptions& out) {
+      Status s = read_options(JsonReader(block, "conv.json", "sampling"), model::sampling_fields(), out);
+      return s.is_ok() ? std::string() : s.message();
+    };
+    SamplingOptions s;
+    QCOMPARE(read({{"temperature", 0.5}, {"top_k", 40}, {"seed", 7}}, s), std::string());
+    QCOMPARE(s.temperature, 0.5);
+    QCOMPARE(s.top_k, int64_t(40));
+    QCOMPARE(s.seed, int64_t(7));
+    QCOMPARE(s.top_p, 1.0);  // absent: the struct's default
+    QCOMPARE(s.max_new_tokens, int64_t(128));
+    // The resolved block lists every field, and reads back to the same settings.
+    const Json resolved = options_to_json(s, model::sampling_fields());
+    QCOMPARE(resolved.size(), model::sampling_fields().size());
+    SamplingOptions again;
+    QCOMPARE(read(resolved, again), std::string());
+    QCOMPARE(options_to_json(again, model::sampling_fields()), resolved);
+
+    const std::vector<std::pair<Json, std::string>> cases = {
+        {{{"top_pp", 0.9}}, "conv.json: field 'sampling.top_pp' is not a known field (known: max_new_tokens, greedy, "
+                            "temperature, top_k, top_p, min_p, repetition_penalty, seed)"},
+        {{{"temperature", -0.5}}, "field 'sampling.temperature' must be >= 0 (0 = greedy), got -0.5"},
+        {{{"top_p", 0}}, "field 'sampling.top_p' must be in (0, 1], got 0"},
+        {{{"top_p", 1.01}}, "field 'sampling.top_p' must be in (0, 1], got 1.01"},
+        {{{"top_k", -1}}, "field 'sampling.top_k' must be >= 0, got -1"},
+        {{{"min_p", 1}}, "field 'sampling.min_p' must be in [0, 1), got 1"},
+        {{{"repetition_penalty", 0}}, "field 'sampling.repetition_penalty' must be > 0, got 0"},
+        {{{"max_new_tokens", 0}}, "field 'sampling.max_new_tokens' must be >= 1, got 0"},
+        {{{"max_new_tokens", 2.5}}, "field 'sampling.max_new_tokens'"},
+        {{{"greedy", "yes"}}, "field 'sampling.greedy'"},
+        {{{"seed", -2}}, "field 'sampling.seed' must be >= 0, got -2"},
+    };
+    for (const auto& [block, expected] : cases) {
+      SamplingOptions o;
+      const std::string e = read(block, o);
+      QVERIFY2(contains(e, expected), ("expected '" + expected + "', got '" + e + "'").c_str());
+    }
+    // Settings made in code (a GUI form) get the same checks.
+    SamplingOptions bad;
+    bad.top_p = 0;
+    QCOMPARE(model::check_sampling(bad).message(), std::string("sampling: field 'top_p' must be in (0, 1], got 0"));
+    QVERIFY(model::check_sampling(SamplingOptions{}).is_ok());
+  }
+
+  void samplingFlagsShowTheCommandsDefaults() {
+    // A struct derived from the settings sets its own defaults once; its flags and --help show them.
+    struct Chatty : model::SamplingOptions {
+      int64_t turns = 5;
+      Chatty() {
+        temperature = model::kChatTemperature;
+        top_p = model::kChatTopP;
+        max_new_tokens = 256;
+      }
+    };
+    const OptionTable<Chatty> fields =
+        concat_options(model::sampling_fields_for<Chatty>(),
+                       {{.key = "turns", .member = &Chatty::turns, .help = "turns kept", .min = 1}});
+    const auto flags = cli::option_flags(fields, Chatty{});
+    auto flag = [&](const std::string& name) {
+      for (const auto& f : flags)
+        if (f.name == name) return f;
+      return cli::OptionSpec{.name = "(absent)"};
+    };
+    QCOMPARE(flag("temperature").default_value, std::string("0.7"));
+    QCOMPARE(flag("top-p").default_value, std::string("0.9"));
+    QCOMPARE(flag("top-p").value_name, std::string("P"));
+    QCOMPARE(flag("max-new-tokens").default_value, std::string("256"));
+    QCOMPARE(flag("repetition-penalty").default_value, std::string("1"));
+    QCOMPARE(flag("turns").default_value, std::string("5"));
+    QCOMPARE(flag("greedy").value_name, std::string());  // a switch
+    QCOMPARE(flag("seed").help, std::string("sampling seed"));
+    QCOMPARE(flags.size(), model::sampling_fields().size() + 1);
+    // The online DPO block takes a subset, with its own default and a stricter temperature.
+    const auto& online = posttrain::online_spec_fields();
+    std::vector<std::string> keys;
+    for (const auto& f : online) keys.push_back(f.key);
+    QVERIFY(std::find(keys.begin(), keys.end(), "top_p") != keys.end());
+    QVERIFY(std::find(keys.begin(), keys.end(), "seed") == keys.end());
+    QCOMPARE(options_to_json(posttrain::OnlineSpec{}, online)["max_new_tokens"], Json(64));
+    QCOMPARE(cli::option_flags(online)[0].default_value, std::string("64"));
+    posttrain::OnlineSpec on;
+    on.temperature = 0;
+    QCOMPARE(check_options(on, online, "online").message(),
+             std::string("online: field 'temperature' must be > 0 (sampling, not greedy), got 0"));
+  }
+
+  void dtypeNamesHaveOneSpellingListAndOneError() {
+    QCOMPARE(*model::canonical_dtype_name("bf16"), std::string("bfloat16"));
+    QCOMPARE(*model::canonical_dtype_name("fp32"), std::string("float32"));
+    QCOMPARE(*model::canonical_dtype_name("float16"), std::string("float16"));
+    QVERIFY(!model::canonical_dtype_name("fp8"));
+    QVERIFY(!model::canonical_dtype_name("BF16"));  // safetensors' spelling is a file format, not a compute dtype
+    QCOMPARE(model::parse_dtype_name("int4").status().message(),
+             std::string("unknown dtype 'int4' (expected float32, bfloat16 or float16; also f32, fp32, bf16, f16, fp16)"));
   }
 
   void defaultsAreWrittenOnce() {

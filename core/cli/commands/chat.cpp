@@ -60,19 +60,10 @@ std::string compact(const Json& j, size_t max = 300) {
 
 int run_chat(const Args& a, Context& ctx) {
   chat::ChatSampling sampling;
-  auto sa = parse_sampling(a);
-  if (!sa.is_ok()) return report_error(sa.status(), /*usage=*/true);
+  if (Status st = parse_sampling(a, sampling); !st.is_ok()) return report_error(st, /*usage=*/true);
   auto max_steps = a.get_int("max-steps");
   if (!max_steps.is_ok()) return report_error(max_steps.status(), /*usage=*/true);
   if (*max_steps < 1) return report_error(invalid_argument("--max-steps must be at least 1"), true);
-  sampling.max_new_tokens = sa->max_new_tokens;
-  sampling.greedy = sa->greedy;
-  sampling.temperature = sa->temperature;
-  sampling.top_k = sa->top_k;
-  sampling.top_p = sa->top_p;
-  sampling.min_p = sa->min_p;
-  sampling.repetition_penalty = sa->repetition_penalty;
-  sampling.seed = sa->seed;
   sampling.stop = a.get_all("stop");
 
   chat::ChatModelOptions mo;
@@ -232,7 +223,7 @@ KANANA_COMMAND(chat) {
               "(--workspace; write_note asks y/N first) and search_documents (--rag-index).",
           .options = concat(concat({{.name = "model", .value_name = "DIR", .help = "model folder (weights + tokenizer)", .required = true, .short_name = 'm'},
                                     {.name = "system", .value_name = "TEXT", .help = "system prompt"}},
-                                   sampling_options({.max_new_tokens = "256", .max_new_tokens_help = "tokens per reply at most"})),
+                                   sampling_options(chat::ChatSampling())),
                             {{.name = "stop", .value_name = "TEXT", .help = "extra stop string (repeatable)", .repeated = true},
                              {.name = "template", .value_name = "llama3|chatml", .help = "chat format (default: detected from the tokenizer)"},
                              {.name = "tokenizer", .value_name = "PATH", .help = "tokenizer file or folder (default: the model folder)"},

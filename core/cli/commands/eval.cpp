@@ -31,18 +31,23 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// ---- options shared by mc / gen / ppl
+// ---- options shared by mc / gen / ppl; their --help defaults are eval::ModelOptions',
+// eval::RunOptions' and eval::PerplexityOptions' own (eval/eval_model.h, eval/runner.h).
+
+const eval::ModelOptions kModelDefaults;
+const eval::RunOptions kRunDefaults;
+const eval::PerplexityOptions kPplDefaults;
 
 const std::vector<OptionSpec> kModelOptions = {
     {.name = "model", .value_name = "DIR", .help = "checkpoint folder (Hugging Face layout)", .required = true, .short_name = 'm'},
     {.name = "tokenizer", .value_name = "PATH", .help = "tokenizer file or folder (default: the model's, or its run's tokenizer/)"},
-    {.name = "dtype", .value_name = "f32|bf16|f16", .help = "compute dtype", .default_value = "f32"},
-    {.name = "add-bos", .value_name = "auto|yes|no", .help = "prepend BOS to contexts (auto: when config.json and the tokenizer have one; lm-eval's HF default is no)", .default_value = "auto"},
+    {.name = "dtype", .value_name = "f32|bf16|f16", .help = "compute dtype", .default_value = kModelDefaults.dtype},
+    {.name = "add-bos", .value_name = "auto|yes|no", .help = "prepend BOS to contexts (auto: when config.json and the tokenizer have one; lm-eval's HF default is no)", .default_value = kModelDefaults.add_bos},
     threads_option(),
-    {.name = "batch-size", .value_name = "N", .help = "rows per forward pass (choices; prompts for gen; windows for ppl)", .default_value = "16"},
-    {.name = "max-length", .value_name = "N", .help = "context window in tokens (default: max_position_embeddings)", .default_value = "0"},
-    {.name = "limit", .value_name = "N", .help = "only the first N items of each task (0 = all)", .default_value = "0"},
-    {.name = "seed", .value_name = "N", .help = "few-shot sampling and bootstrap seed", .default_value = "1234"},
+    {.name = "batch-size", .value_name = "N", .help = "rows per forward pass (choices; prompts for gen; windows for ppl)", .default_value = std::to_string(kRunDefaults.batch_size)},
+    {.name = "max-length", .value_name = "N", .help = "context window in tokens (default: max_position_embeddings)", .default_value = std::to_string(kRunDefaults.max_length)},
+    {.name = "limit", .value_name = "N", .help = "only the first N items of each task (0 = all)", .default_value = std::to_string(kRunDefaults.limit)},
+    {.name = "seed", .value_name = "N", .help = "few-shot sampling and bootstrap seed", .default_value = std::to_string(kRunDefaults.seed)},
     {.name = "output", .value_name = "FILE", .help = "results JSON (lm-eval layout); per-item samples JSONL are written next to it", .short_name = 'o'},
     {.name = "run-dir", .value_name = "DIR", .help = "run as a job: events.jsonl + results.json in DIR"},
     {.name = "workspace", .value_name = "DIR", .help = "record the results (eval_results, lineage to the checkpoint) in this workspace"},
@@ -52,7 +57,7 @@ const std::vector<OptionSpec> kModelOptions = {
 const std::vector<OptionSpec> kTaskOptions = {
     {.name = "task", .value_name = "FILE", .help = "task: a JSONL file (layout detected) or a task spec .json (repeatable)", .repeated = true, .required = true, .short_name = 't'},
     {.name = "layout", .value_name = "NAME", .help = "kmmlu | mmlu | haerae | gsm8k | generic (default: detected)"},
-    {.name = "num-fewshot", .value_name = "K", .help = "few-shot examples per item (default: the task's, 0)", .default_value = "-1"},
+    {.name = "num-fewshot", .value_name = "K", .help = "few-shot examples per item (default: the task's, 0)", .default_value = std::to_string(kRunDefaults.num_fewshot)},
     {.name = "fewshot-file", .value_name = "FILE", .help = "draw few-shot examples from this file (default: the task file without the item)"},
     {.name = "skip-bad-items", .help = "skip malformed items (reported) instead of failing on the first"},
 };
@@ -414,7 +419,7 @@ KANANA_COMMAND(eval_mc) {
           .options = concat(concat(kModelOptions, kTaskOptions),
                             {{.name = "no-shared-prefix", .help = "score every (context, choice) row separately"},
                              {.name = "score", .value_name = "letters|text", .help = "score the labels (\" A\") or the choice texts (default: the layout's)"},
-                             {.name = "norm", .value_name = "bytes|chars", .help = "acc_norm length unit", .default_value = "bytes"}}),
+                             {.name = "norm", .value_name = "bytes|chars", .help = "acc_norm length unit", .default_value = kRunDefaults.norm}}),
           .run = [](const Args& a, Context& c) { return run_tasks(a, c, false); }};
 }
 
@@ -428,7 +433,7 @@ KANANA_COMMAND(eval_gen) {
           .options = concat(concat(kModelOptions, kTaskOptions),
                             {{.name = "chat", .help = "wrap prompts in the model's chat template (few-shot as turns)"},
                              {.name = "no-chat", .help = "plain prompts even if the task spec asks for chat"},
-                             {.name = "max-new-tokens", .value_name = "N", .help = "tokens per answer (0 = the task's)", .default_value = "0"},
+                             {.name = "max-new-tokens", .value_name = "N", .help = "tokens per answer (0 = the task's)", .default_value = std::to_string(kRunDefaults.max_new_tokens)},
                              {.name = "stop", .value_name = "TEXT", .help = "extra stop sequence (repeatable)", .repeated = true},
                              {.name = "extract", .value_name = "RULE", .help = "gsm8k | last-number | regex:RE | none (repeatable; default: the task's)", .repeated = true}}),
           .run = [](const Args& a, Context& c) { return run_tasks(a, c, true); }};
@@ -443,11 +448,11 @@ KANANA_COMMAND(eval_ppl) {
               "tokenizers. Reported for all documents, per language (lang field, else Hangul share) and\n"
               "per source (the pack's source name or the file name).",
           .options = concat(kModelOptions,
-                            {{.name = "split", .value_name = "val|train", .help = "pack split", .default_value = "val"},
-                             {.name = "text-field", .value_name = "PATH", .help = "JSONL text field", .default_value = "text"},
-                             {.name = "lang-field", .value_name = "PATH", .help = "JSONL language field", .default_value = "lang"},
-                             {.name = "max-docs", .value_name = "N", .help = "documents per input (0 = all)", .default_value = "0"},
-                             {.name = "window", .value_name = "N", .help = "tokens per rolling window (0 = min(max-length, 2048))", .default_value = "0"}}),
+                            {{.name = "split", .value_name = "val|train", .help = "pack split", .default_value = kPplDefaults.split},
+                             {.name = "text-field", .value_name = "PATH", .help = "JSONL text field", .default_value = kPplDefaults.text_field},
+                             {.name = "lang-field", .value_name = "PATH", .help = "JSONL language field", .default_value = kPplDefaults.lang_field},
+                             {.name = "max-docs", .value_name = "N", .help = "documents per input (0 = all)", .default_value = std::to_string(kPplDefaults.max_docs)},
+                             {.name = "window", .value_name = "N", .help = "tokens per rolling window (0 = min(max-length, 2048))", .default_value = std::to_string(kPplDefaults.window)}}),
           .positional = {"INPUT...", 1, -1},
           .run = run_ppl};
 }

@@ -60,7 +60,8 @@ Result<PromptIds> encode_prompt(const Args& a, const std::string& model_dir, con
 // --weights: the Torch-free engine. One sequence; stops at config.json's eos ids, the chat's
 // stop ids/strings and --stop strings. The decode loop allocates nothing per token in the
 // engine and sampler (the text pieces are the tokenizer's).
-int run_native(const Args& a, Context& ctx, const SamplingArgs& sa, const std::string& format_name, int threads) {
+int run_native(const Args& a, Context& ctx, const model::SamplingOptions& sa, const std::string& format_name,
+               int threads) {
   const std::string model_dir = a.get("model");
   auto format = infer::parse_weight_format(format_name);
   if (!format.is_ok()) return report_error(format.status().with_context("--weights"), true);
@@ -94,14 +95,7 @@ int run_native(const Args& a, Context& ctx, const SamplingArgs& sa, const std::s
   for (int64_t id : config.eos_token_ids) stop_ids.insert(int32_t(id));
   std::vector<std::string> stops = a.get_all("stop");
   stops.insert(stops.end(), prompt->stop_strings.begin(), prompt->stop_strings.end());
-  infer::TokenSamplingOptions so;
-  so.greedy = sa.greedy;
-  so.temperature = sa.temperature;
-  so.top_k = sa.top_k;
-  so.top_p = sa.top_p;
-  so.min_p = sa.min_p;
-  so.repetition_penalty = sa.repetition_penalty;
-  infer::TokenSampler sampler(so, sa.seed, config.vocab_size);
+  infer::TokenSampler sampler(sa, uint64_t(sa.seed), config.vocab_size);
   tok::StreamDecoder decoder(*tokenizer, /*skip_special=*/true);
   tok::StopStringFilter filter;
   filter.stops = &stops;
@@ -167,27 +161,26 @@ int run_native(const Args& a, Context& ctx, const SamplingArgs& sa, const std::s
   return stop_reason == "cancelled" ? kExitCancelled : kExitOk;
 }
 
+// `kanana generate` samples like `kanana chat` (model/sampling_options.h), 128 tokens at most.
+model::GenerationOptions generate_defaults() {
+  model::GenerationOptions go;
+  go.temperature = model::kChatTemperature;
+  go.top_p = model::kChatTopP;
+  return go;
+}
+
 int run_generate(const Args& a, Context& ctx) {
   const std::string model_dir = a.get("model");
-  model::GenerationOptions go;
-  auto sa = parse_sampling(a);
-  if (!sa.is_ok()) return report_error(sa.status(), /*usage=*/true);
+  model::GenerationOptions go = generate_defaults();
+  if (Status st = parse_sampling(a, go); !st.is_ok()) return report_error(st, /*usage=*/true);
   auto samples = a.get_int("num-samples");
   if (!samples.is_ok()) return report_error(samples.status(), /*usage=*/true);
-  go.max_new_tokens = sa->max_new_tokens;
-  go.greedy = sa->greedy;
-  go.temperature = sa->temperature;
-  go.top_k = sa->top_k;
-  go.top_p = sa->top_p;
-  go.min_p = sa->min_p;
-  go.repetition_penalty = sa->repetition_penalty;
-  go.seed = sa->seed;
   go.num_samples = *samples;
   go.stop_strings = a.get_all("stop");
 
   auto threads = parse_threads(a);
   if (!threads.is_ok()) return report_error(threads.status(), true);
-  if (a.has("weights") && !a.get("weights").empty()) return run_native(a, ctx, *sa, a.get("weights"), *threads);
+  if (a.has("weights") && !a.get("weights").empty()) return run_native(a, ctx, go, a.get("weights"), *threads);
   torch::set_num_threads(*threads);
 
   model::LoadOptions lo;
@@ -242,7 +235,7 @@ KANANA_COMMAND(generate) {
           .summary = "stream a completion (or a chat reply with --chat) from a model folder",
           .options = concat(concat({{.name = "model", .value_name = "DIR", .help = "model folder with tokenizer", .required = true, .short_name = 'm'},
                                     {.name = "prompt", .value_name = "TEXT", .help = "prompt text (the user message with --chat)", .required = true, .short_name = 'p'}},
-                                   sampling_options()),
+                                   sampling_options(generate_defaults())),
                             {{.name = "num-samples", .value_name = "N", .help = "completions in one batch", .default_value = "1"},
                              {.name = "stop", .value_name = "TEXT", .help = "stop string (repeatable)", .repeated = true},
                              {.name = "chat", .help = "wrap the prompt in the model's chat template"},

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "base/json.h"
+#include "cli/option_flags.h"
 #include "cli/registry.h"
 #include "cli/sampling_args.h"
 #include "prefs/agreement.h"
@@ -150,20 +151,8 @@ int run_prefs_generate(const Args& a, Context& ctx) {
   if (req.models.empty() || req.models.size() > 2)
     return report_error(invalid_argument("give --model once or twice (got " + std::to_string(req.models.size()) + ")"), true);
   prefs::CandidateSampling& s = req.sampling;
-  auto n = a.get_int("num-candidates");
-  if (!n.is_ok()) return report_error(n.status(), true);
-  if (*n < 1) return report_error(invalid_argument("-n/--num-candidates must be at least 1"), true);
-  auto sa = parse_sampling(a);
-  if (!sa.is_ok()) return report_error(sa.status(), true);
-  s.num_candidates = *n;
-  s.max_new_tokens = sa->max_new_tokens;
-  s.temperature = sa->temperature;
-  s.top_p = sa->top_p;
-  s.top_k = sa->top_k;
-  s.greedy = sa->greedy;
-  s.seed = sa->seed;
-  s.chat_template = a.get("chat-template");
-  s.dtype = a.get("dtype");
+  if (Status st = read_option_flags(a, prefs::candidate_sampling_fields(), s); !st.is_ok())
+    return report_error(st, true);
   auto threads = parse_threads(a);
   if (!threads.is_ok()) return report_error(threads.status(), true);
   s.threads = *threads;
@@ -273,6 +262,16 @@ KANANA_COMMAND(prefs_stats) {
           .run = run_stats};
 }
 
+// The flags of prefs::candidate_sampling_fields() with their defaults (-n for --num-candidates).
+static std::vector<OptionSpec> candidate_flags() {
+  std::vector<OptionSpec> flags = option_flags(prefs::candidate_sampling_fields());
+  for (OptionSpec& f : flags) {
+    if (f.name == "num-candidates") f.short_name = 'n';
+    if (f.name == "seed") f.help = "base seed (each candidate derives its own)";
+  }
+  return flags;
+}
+
 KANANA_COMMAND(prefs_generate) {
   return {.path = "prefs generate",
           .summary = "sample N candidate replies per prompt from one or two model folders",
@@ -283,16 +282,9 @@ KANANA_COMMAND(prefs_generate) {
           .options = concat(concat({workspace_option(),
                                     {.name = "model", .value_name = "DIR", .help = "model folder (give twice to compare two)", .repeated = true, .required = true, .short_name = 'm'},
                                     {.name = "prompts", .value_name = "FILE", .help = "prompts JSONL to add first"},
-                                    {.name = "set", .value_name = "NAME|ID", .help = "prompt set (default with --prompts: the file name)"},
-                                    {.name = "num-candidates", .value_name = "N", .help = "candidates per prompt and model", .default_value = "2", .short_name = 'n'}},
-                                   sampling_options({.max_new_tokens_help = "tokens per candidate at most",
-                                                     .temperature = "0.8",
-                                                     .top_p = "0.95",
-                                                     .seed_help = "base seed (each candidate derives its own)",
-                                                     .penalties = false})),
-                            {{.name = "chat-template", .value_name = "NAME", .help = "auto | raw | llama3 | chatml", .default_value = "auto"},
-                             {.name = "dtype", .value_name = "NAME", .help = "float32 | bfloat16", .default_value = "float32"},
-                             threads_option()}),
+                                    {.name = "set", .value_name = "NAME|ID", .help = "prompt set (default with --prompts: the file name)"}},
+                                   candidate_flags()),
+                            {threads_option()}),
           .run = run_prefs_generate};
 }
 

@@ -60,18 +60,25 @@ Result<TargetShape> read_target(const Args& a) {
   return t;
 }
 
+// The calibration and importance flags; their --help defaults are CalibrationSpec's and
+// ImportanceOptions' own (surgery/importance_estimation.h, surgery/importance.h).
 std::vector<OptionSpec> calibration_options() {
+  const CalibrationSpec cal;
+  const ImportanceOptions imp;
   return {{.name = "pack", .value_name = "DIR", .help = "calibration token pack (kanana data pack)"},
-          {.name = "pack-split", .value_name = "train|val", .help = "split of the pack", .default_value = "train"},
+          {.name = "pack-split", .value_name = "train|val", .help = "split of the pack",
+           .default_value = cal.pack_validation_split ? "val" : "train"},
           {.name = "text", .value_name = "FILE", .help = "calibration JSONL/text file (repeatable)", .repeated = true},
           {.name = "tokenizer", .value_name = "PATH", .help = "tokenizer for --text (default: the model folder's)"},
-          {.name = "text-field", .value_name = "KEY", .help = "JSONL text field", .default_value = "text"},
-          {.name = "samples", .value_name = "N", .help = "calibration rows", .default_value = "1024"},
-          {.name = "seq-len", .value_name = "N", .help = "tokens per row", .default_value = "512"},
-          {.name = "batch-size", .value_name = "N", .help = "rows per forward pass", .default_value = "8"},
-          {.name = "batch-agg", .value_name = "l2|mean|sum|max", .help = "aggregation over samples", .default_value = "l2"},
+          {.name = "text-field", .value_name = "KEY", .help = "JSONL text field", .default_value = cal.text_field},
+          {.name = "samples", .value_name = "N", .help = "calibration rows", .default_value = std::to_string(cal.samples)},
+          {.name = "seq-len", .value_name = "N", .help = "tokens per row", .default_value = std::to_string(cal.seq_len)},
+          {.name = "batch-size", .value_name = "N", .help = "rows per forward pass",
+           .default_value = std::to_string(imp.batch_size)},
+          {.name = "batch-agg", .value_name = "l2|mean|sum|max", .help = "aggregation over samples",
+           .default_value = aggregation_name(imp.batch)},
           {.name = "seq-agg", .value_name = "mean|l2|sum|max", .help = "aggregation over a sample's tokens",
-           .default_value = "mean"},
+           .default_value = aggregation_name(imp.sequence)},
           {.name = "first-layer-channels", .help = "score channels on the first layer's norm only (default: summed over all norms)"},
           {.name = "no-layer-loss", .help = "skip the loss-with-layer-dropped pass (one extra forward per layer)"}};
 }
