@@ -266,7 +266,7 @@ class TestInferLlama : public QObject {
         const int32_t b = reference.sample(logits, seen);
         same += a == b;
         // The kept set equals process_logits' kept set.
-        const auto processed = model::process_logits(logits, mo, seen);
+        const auto processed = model::process_logits(logits, o, seen);
         for (int64_t i = 0; i < vocab; ++i)
           QCOMPARE(std::isfinite(mine.processed()[size_t(i)]), std::isfinite(processed[i].item<float>()));
       }
