@@ -54,7 +54,10 @@ std::string supervisor_script(const SupervisorPlan& p) {
   s += "  ) &\n";
   s += "done\n";
   // Record all rank pids once they are known (the watcher's SIGKILL test and cancel use them).
-  s += "for k in " + ranks + "; do while [ ! -f rank-$k.pid ] && [ ! -f rank-$k.exit ]; do sleep 0.05 2>/dev/null || sleep 1; done; done\n";
+  // Also here the run folder may vanish (a test's temp folder, a user's rm -r): without the check
+  // the loop polled 20 times a second for ever (left behind by test_jobs_registry, issue 18).
+  s += "for k in " + ranks + "; do while [ ! -f rank-$k.pid ] && [ ! -f rank-$k.exit ]; do [ -d \"$RUN\" ] || exit 1; "
+       "sleep 0.05 2>/dev/null || sleep 1; done; done\n";
   s += "cat rank-*.pid 2>/dev/null | tr '\\n' ' ' > pids.tmp; mv -f pids.tmp pids\n";
   s += "failed_rank=-1; fail_code=0\n";
   s += "lost=0\n";

@@ -239,6 +239,28 @@ class TestJobsLocal : public QObject {
     QVERIFY(ended);  // no supervisor left looping over a folder that is gone
   }
 
+  // Deleted at once, maybe before any rank wrote its pid file: the supervisor still ends
+  // (whichever of its loops it is in) and leaves no process behind.
+  void supervisorEndsWhenItsRunFolderIsDeletedAtOnce() {
+    for (int trial = 0; trial < 5; ++trial) {
+      QTemporaryDir tmp;
+      const fs::path run = fs::path(tmp.path().toStdString()) / "run-gone";
+      LocalLauncher launcher;
+      auto h = launcher.launch(sh_job(run, "exec sleep 2"));
+      QVERIFY(h.is_ok());
+      // The supervisor may be writing into the folder while it goes: remove until it is gone.
+      std::error_code ec;
+      for (int i = 0; i < 100 && fs::exists(run); ++i) fs::remove_all(run, ec);
+      QVERIFY(!fs::exists(run));
+      bool ended = false;
+      for (int i = 0; i < 200 && !ended; ++i) {
+        ended = !process_alive(h->pid, h->pid_start_time);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      QVERIFY2(ended, ("trial " + std::to_string(trial)).c_str());
+    }
+  }
+
   void refusesASecondJobInARunningFolder() {
     QTemporaryDir tmp;
     const fs::path run = fs::path(tmp.path().toStdString()) / "run-busy";
