@@ -1,5 +1,7 @@
 #include "base/json.h"
 
+#include <cmath>
+#include <limits>
 #include <set>
 
 #include "base/files.h"
@@ -57,10 +59,18 @@ Result<std::string> JsonReader::get_string(const std::string& key) const {
 Result<int64_t> JsonReader::get_int(const std::string& key) const {
   if (!has(key)) return field_error(key, "is missing");
   const Json& v = (*object_)[key];
+  // A value above int64's range is an error, never a wrapped number (2^64 - 1 read as -1), and
+  // a float is cast only when it is whole and inside the range (casting 1e300 is undefined).
+  if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
+    return field_error(key, "is out of range (at most 2^63 - 1), got " + v.dump());
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+    constexpr double kTwo63 = 9223372036854775808.0;
+    if (std::isfinite(d) && std::trunc(d) == d) {
+      if (d < -kTwo63 || d >= kTwo63) return field_error(key, "is out of range (at most 2^63 - 1), got " + v.dump());
+      return static_cast<int64_t>(d);
+    }
   }
   return field_error(key, "must be an integer, got " + v.dump());
 }

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "base/files.h"
 #include "base/json.h"
@@ -51,6 +52,26 @@ class TestBase : public QObject {
     QCOMPARE(*stages->get_number("lr"), 0.1);
     QVERIFY(!stages->check_no_unknown({"tokens"}).is_ok());
     QVERIFY(stages->check_no_unknown({"tokens", "lr"}).is_ok());
+  }
+
+  // Integers out of int64's range are errors naming the field, not wrapped or undefined casts.
+  void jsonIntegersOutOfRangeAreErrors() {
+    auto doc = parse_json(R"({"big": 18446744073709551615, "max": 9223372036854775807, "huge": 1e300,
+                              "whole": 3.0, "half": 2.5, "neg": -9223372036854775808, "tiny": -1e19})",
+                          "c.json");
+    QVERIFY(doc.is_ok());
+    JsonReader r(*doc, "c.json");
+    auto big = r.get_int("big");
+    QVERIFY(!big.is_ok());
+    QVERIFY2(big.status().message().find("field 'big' is out of range") != std::string::npos,
+             big.status().message().c_str());
+    QCOMPARE(*r.get_int("max"), std::numeric_limits<int64_t>::max());
+    QCOMPARE(*r.get_int("neg"), std::numeric_limits<int64_t>::min());
+    QVERIFY(!r.get_int("huge").is_ok());
+    QVERIFY(r.get_int("huge").status().message().find("out of range") != std::string::npos);
+    QVERIFY(!r.get_int("tiny").is_ok());
+    QCOMPARE(*r.get_int("whole"), int64_t(3));
+    QVERIFY(r.get_int("half").status().message().find("must be an integer") != std::string::npos);
   }
 
   void utf8DecodingRejectsInvalidSequences() {
