@@ -1,15 +1,14 @@
 // HF Llama checkpoint folder -> GGUF (see llama_export.h).
 #include "gguf/llama_export.h"
 
-#include <ATen/ATen.h>
-
 #include <vector>
 
 #include "gguf/gguf.h"
 #include "gguf/llama_gguf.h"
 #include "gguf/llama_vocab.h"
+#include "infer/widen.h"
 #include "model/config.h"
-#include "safetensors/safetensors.h"
+#include "safetensors/reader.h"
 
 namespace kanana::gguf {
 
@@ -17,22 +16,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The tensor as a contiguous fp32 matrix (rows x cols) in GGUF row order: the rows of q/k are
-// permuted for llama.cpp's rotary layout (a copy); other tensors are used as loaded.
-Result<at::Tensor> load_rows(const st::CheckpointReader& reader, const LlamaTensorPlan& t) {
-  KANANA_ASSIGN_OR_RETURN(at::Tensor w, reader.tensor(t.hf_name, at::kFloat));
-  w = w.contiguous();
-  reader.release_pages(t.hf_name);
-  if (t.rope_heads == 0) return w;
-  const int64_t rows = t.hf_shape[0], cols = t.hf_shape[1];
-  at::Tensor out = at::empty({rows, cols}, at::kFloat);
-  const float* src = w.data_ptr<float>();
-  float* dst = out.data_ptr<float>();
+// The tensor as a contiguous fp32 matrix (rows x cols) in GGUF row order, widened from the
+// mapping row by row: the rows of q/k are permuted for llama.cpp's rotary layout.
+Status load_rows(const st::CheckpointReader& reader, const LlamaTensorPlan& t, std::vector<float>& out) {
+  KANANA_ASSIGN_OR_RETURN(st::TensorInfo info, reader.info(t.hf_name));
+  KANANA_ASSIGN_OR_RETURN(auto bytes, reader.bytes(t.hf_name));
+  const int64_t cols = t.hf_shape.back();
+  const int64_t rows = int64_t(info.nbytes() / st::dtype_size(info.dtype)) / cols;
+  const size_t row_bytes = size_t(cols) * st::dtype_size(info.dtype);
+  out.resize(size_t(rows * cols));
   for (int64_t r = 0; r < rows; ++r) {
-    const int64_t s = rope_permuted_source_row(r, rows, t.rope_heads);
-    std::copy(src + s * cols, src + (s + 1) * cols, dst + r * cols);
+    const int64_t s = t.rope_heads == 0 ? r : rope_permuted_source_row(r, rows, t.rope_heads);
+    infer::widen_to_f32(bytes.data() + size_t(s) * row_bytes, info.dtype, cols, out.data() + r * cols);
   }
-  return out;
+  reader.release_pages(t.hf_name);
+  return Status::ok();
 }
 
 }  // namespace
@@ -55,6 +53,9 @@ Result<LlamaExportSummary> export_llama_gguf(const fs::path& dir, const fs::path
       return invalid_argument(dir.string() + ": tensor '" + t.hf_name + "' has shape [" + got + "], config.json implies [" +
                               want + "]");
     }
+    if (!infer::widens_to_f32(info.dtype))
+      return invalid_argument(dir.string() + ": tensor '" + t.hf_name + "' is " + st::dtype_name(info.dtype) +
+                              "; the export reads F32, BF16 or F16 checkpoints");
   }
   KANANA_ASSIGN_OR_RETURN(LlamaVocab vocab, read_llama_vocab(dir, config));
 
@@ -76,20 +77,19 @@ Result<LlamaExportSummary> export_llama_gguf(const fs::path& dir, const fs::path
   // 2. Convert and write, one tensor at a time.
   KANANA_RETURN_IF_ERROR(w.open(out));
   std::vector<uint8_t> bytes;
+  std::vector<float> rows;
   int64_t done = 0;
   for (const auto& t : plan) {
     if (o.cancel && o.cancel->is_cancelled()) return cancelled("export cancelled; no file was written");
-    at::Tensor rows;
     if (t.hf_name.empty()) {
-      const std::vector<float> factors = llama3_rope_factors(config);
-      rows = at::tensor(at::ArrayRef<float>(factors), at::kFloat);
+      rows = llama3_rope_factors(config);
     } else {
-      KANANA_ASSIGN_OR_RETURN(rows, load_rows(*reader, t));
+      KANANA_RETURN_IF_ERROR(load_rows(*reader, t, rows));
     }
     const int64_t cols = t.hf_shape.back();
-    const int64_t n_rows = rows.numel() / cols;
+    const int64_t n_rows = int64_t(rows.size()) / cols;
     bytes.resize(row_bytes(t.type, cols) * n_rows);
-    KANANA_RETURN_IF_ERROR(quantize_rows(t.type, rows.data_ptr<float>(), n_rows, cols, bytes.data(), t.gguf_name));
+    KANANA_RETURN_IF_ERROR(quantize_rows(t.type, rows.data(), n_rows, cols, bytes.data(), t.gguf_name));
     KANANA_RETURN_IF_ERROR(w.write_tensor(t.gguf_name, bytes));
     ++done;
     if (o.on_tensor) o.on_tensor(done, int64_t(plan.size()), t.gguf_name);

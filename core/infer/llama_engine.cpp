@@ -12,6 +12,7 @@
 
 #include "base/process_memory.h"
 #include "infer/kernels.h"
+#include "infer/widen.h"
 #include "safetensors/reader.h"
 
 namespace kanana::infer {
@@ -29,45 +30,6 @@ LlamaEngine::LlamaEngine() = default;
 LlamaEngine::~LlamaEngine() = default;
 
 namespace {
-
-// Source element -> fp32 (bf16 is the high half of an fp32; f16 through the IEEE conversion).
-float load_element(const uint8_t* p, st::DType dtype) {
-  switch (dtype) {
-    case st::DType::BF16: {
-      uint16_t h;
-      std::memcpy(&h, p, 2);
-      return bf16_to_fp32(h);
-    }
-    case st::DType::F16: {
-      uint16_t h;
-      std::memcpy(&h, p, 2);
-      return fp16_to_fp32(h);
-    }
-    default: {
-      float f;
-      std::memcpy(&f, p, 4);
-      return f;
-    }
-  }
-}
-
-void widen_row(const uint8_t* src, st::DType dtype, int64_t n, float* out) {
-  if (dtype == st::DType::F32) {
-    std::memcpy(out, src, size_t(n) * 4);
-    return;
-  }
-  if (dtype == st::DType::BF16) {
-    // The 16-bit shift vectorises; memcpy keeps unaligned mappings legal.
-    for (int64_t i = 0; i < n; ++i) {
-      uint16_t h;
-      std::memcpy(&h, src + 2 * i, 2);
-      const uint32_t bits = uint32_t(h) << 16;
-      std::memcpy(out + i, &bits, 4);
-    }
-    return;
-  }
-  for (int64_t i = 0; i < n; ++i) out[i] = load_element(src + 2 * i, dtype);
-}
 
 // Reads tensors of one checkpoint by name with their expected shape, converting as they go.
 class TensorSource {
@@ -88,7 +50,7 @@ class TensorSource {
       return invalid_argument(origin_ + ": tensor '" + name + "' has shape " + dims(info->shape) +
                               " but config.json implies " + dims(shape));
     }
-    if (info->dtype != st::DType::F32 && info->dtype != st::DType::BF16 && info->dtype != st::DType::F16)
+    if (!widens_to_f32(info->dtype))
       return invalid_argument(origin_ + ": tensor '" + name + "' is " + st::dtype_name(info->dtype) +
                               "; the engine reads F32, BF16 or F16 checkpoints");
     *dtype = info->dtype;
@@ -99,7 +61,7 @@ class TensorSource {
     st::DType dtype;
     KANANA_ASSIGN_OR_RETURN(auto bytes, raw(name, {n}, &dtype));
     std::vector<float> out(static_cast<size_t>(n));
-    widen_row(bytes.data(), dtype, n, out.data());
+    widen_to_f32(bytes.data(), dtype, n, out.data());
     for (int64_t i = 0; i < n; ++i)
       if (!std::isfinite(out[size_t(i)]))
         return invalid_argument(origin_ + ": tensor '" + name + "' element " + std::to_string(i) + " is not finite");
@@ -117,7 +79,7 @@ class TensorSource {
     pool_.parallel_for(0, rows, [&](int64_t b, int64_t e) {
       std::vector<float> row(static_cast<size_t>(cols));  // one row per chunk: load-time only
       for (int64_t r = b; r < e; ++r) {
-        widen_row(bytes.data() + size_t(r) * size_t(cols) * esize, dtype, cols, row.data());
+        widen_to_f32(bytes.data() + size_t(r) * size_t(cols) * esize, dtype, cols, row.data());
         if (!m.quantize_row(r, row.data()).is_ok()) {
           int64_t cur = first_bad.load();
           while (r < cur && !first_bad.compare_exchange_weak(cur, r)) {
@@ -128,7 +90,7 @@ class TensorSource {
     });
     if (const int64_t bad = first_bad.load(); bad < rows) {  // re-run the lowest for its message
       std::vector<float> row(static_cast<size_t>(cols));
-      widen_row(bytes.data() + size_t(bad) * size_t(cols) * esize, dtype, cols, row.data());
+      widen_to_f32(bytes.data() + size_t(bad) * size_t(cols) * esize, dtype, cols, row.data());
       Status status = m.quantize_row(bad, row.data());
       return status.is_ok() ? internal_error(origin_ + ": '" + name + "' row " + std::to_string(bad) + " failed once")
                             : status.with_context(origin_);
