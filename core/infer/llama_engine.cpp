@@ -10,10 +10,13 @@
 #include <cstring>
 #include <thread>
 
+#include <unistd.h>
+
 #include "base/process_memory.h"
 #include "infer/kernels.h"
 #include "infer/widen.h"
 #include "safetensors/reader.h"
+#include "safetensors/writer.h"
 
 namespace kanana::infer {
 
@@ -42,13 +45,8 @@ class TensorSource {
     auto info = reader_.info(name);
     if (!info.is_ok()) return not_found(origin_ + ": missing tensor '" + name + "'");
     if (info->shape != shape) {
-      auto dims = [](const std::vector<int64_t>& s) {
-        std::string out = "[";
-        for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-        return out + "]";
-      };
-      return invalid_argument(origin_ + ": tensor '" + name + "' has shape " + dims(info->shape) +
-                              " but config.json implies " + dims(shape));
+      return invalid_argument(origin_ + ": tensor '" + name + "' has shape " + st::shape_string(info->shape) +
+                              " but config.json implies " + st::shape_string(shape));
     }
     if (!widens_to_f32(info->dtype))
       return invalid_argument(origin_ + ": tensor '" + name + "' is " + st::dtype_name(info->dtype) +
@@ -67,6 +65,35 @@ class TensorSource {
         return invalid_argument(origin_ + ": tensor '" + name + "' element " + std::to_string(i) + " is not finite");
     reader_.release_pages(name);
     return out;
+  }
+
+  // A (rows, cols) weight saved by LlamaEngine::save in `format`: U8 rows in the layout of
+  // weights.h plus "<name>.scales", copied into place (QuantMatrix::from_parts checks sizes,
+  // padding and scales).
+  Result<QuantMatrix> stored(const std::string& name, int64_t rows, int64_t cols, WeightFormat format) const {
+    auto info = reader_.info(name);
+    if (!info.is_ok()) return not_found(origin_ + ": missing tensor '" + name + "'");
+    if (info->dtype != st::DType::U8 || info->shape.size() != 2 || info->shape[0] != rows)
+      return invalid_argument(origin_ + ": tensor '" + name + "' is " + st::dtype_name(info->dtype) + " " +
+                              st::shape_string(info->shape) + "; an engine checkpoint stores it as U8 [" +
+                              std::to_string(rows) + ", row bytes]");
+    KANANA_ASSIGN_OR_RETURN(auto data, reader_.bytes(name));
+    std::span<const uint8_t> scales;
+    const std::string scale_name = name + ".scales";
+    if (format == WeightFormat::kInt8 || format == WeightFormat::kQ4) {
+      auto scale_info = reader_.info(scale_name);
+      if (!scale_info.is_ok()) return not_found(origin_ + ": missing tensor '" + scale_name + "'");
+      const st::DType want = format == WeightFormat::kInt8 ? st::DType::F32 : st::DType::F16;
+      if (scale_info->dtype != want)
+        return invalid_argument(origin_ + ": tensor '" + scale_name + "' is " + st::dtype_name(scale_info->dtype) +
+                                ", " + weight_format_name(format) + " scales are " + st::dtype_name(want));
+      KANANA_ASSIGN_OR_RETURN(scales, reader_.bytes(scale_name));
+    }
+    auto m = QuantMatrix::from_parts(rows, cols, format, data, scales, name);
+    if (!m.is_ok()) return m.status().with_context(origin_);
+    reader_.release_pages(name);
+    if (!scales.empty()) reader_.release_pages(scale_name);
+    return m;
   }
 
   // A (rows, cols) weight in `format`, rows converted in parallel from the mapped bytes.
@@ -206,6 +233,7 @@ Result<std::unique_ptr<LlamaEngine>> LlamaEngine::load(const fs::path& dir, cons
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<LlamaEngine> e(new LlamaEngine());
   e->options_ = options;
+  e->dir_ = dir;
   KANANA_ASSIGN_OR_RETURN(e->config_, model::read_llama_config(dir));
   const model::LlamaConfig& c = e->config_;
   if (c.model_type != "llama" || c.bidirectional)
@@ -236,10 +264,59 @@ Result<std::unique_ptr<LlamaEngine>> LlamaEngine::load(const fs::path& dir, cons
   return e;
 }
 
-Status LlamaEngine::load_tensors(const fs::path& dir) {
+std::vector<LlamaEngine::Slot> LlamaEngine::slots() {
   const model::LlamaConfig& c = config_;
+  const int64_t H = c.hidden_size, Q = c.q_width(), KV = c.kv_width(), I = c.intermediate_size;
+  std::vector<Slot> out;
+  auto mat = [&](QuantMatrix& m, std::string name, int64_t rows, int64_t cols) {
+    out.push_back({std::move(name), &m, nullptr, rows, cols});
+  };
+  auto vec = [&](std::vector<float>& v, std::string name, int64_t n) { out.push_back({std::move(name), nullptr, &v, n, 1}); };
+  mat(embed_, "model.embed_tokens.weight", c.vocab_size, H);
+  for (int64_t i = 0; i < int64_t(layers_.size()); ++i) {
+    Layer& L = layers_[size_t(i)];
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    mat(L.q, p + "self_attn.q_proj.weight", Q, H);
+    mat(L.k, p + "self_attn.k_proj.weight", KV, H);
+    mat(L.v, p + "self_attn.v_proj.weight", KV, H);
+    mat(L.o, p + "self_attn.o_proj.weight", H, Q);
+    mat(L.gate, p + "mlp.gate_proj.weight", I, H);
+    mat(L.up, p + "mlp.up_proj.weight", I, H);
+    mat(L.down, p + "mlp.down_proj.weight", H, I);
+    if (c.attention_bias) {
+      vec(L.q_bias, p + "self_attn.q_proj.bias", Q);
+      vec(L.k_bias, p + "self_attn.k_proj.bias", KV);
+      vec(L.v_bias, p + "self_attn.v_proj.bias", KV);
+      vec(L.o_bias, p + "self_attn.o_proj.bias", H);
+    }
+    if (c.mlp_bias) {
+      vec(L.gate_bias, p + "mlp.gate_proj.bias", I);
+      vec(L.up_bias, p + "mlp.up_proj.bias", I);
+      vec(L.down_bias, p + "mlp.down_proj.bias", H);
+    }
+    vec(L.attn_norm, p + "input_layernorm.weight", H);
+    vec(L.mlp_norm, p + "post_attention_layernorm.weight", H);
+  }
+  vec(final_norm_, "model.norm.weight", H);
+  if (!c.tie_word_embeddings) mat(lm_head_, "lm_head.weight", c.vocab_size, H);
+  return out;
+}
+
+Status LlamaEngine::load_tensors(const fs::path& dir) {
   KANANA_ASSIGN_OR_RETURN(auto reader, st::CheckpointReader::open(dir));
   for (const auto& f : reader->files()) stats_.checkpoint_bytes += f->file_size();
+  const WeightFormat fmt = options_.weights;
+  bool stored = false;  // written by save(): copy, don't convert
+  if (auto it = reader->metadata().find(st::kEngineWeightsKey); it != reader->metadata().end()) {
+    auto format = parse_weight_format(it->second);
+    if (!format.is_ok())
+      return data_loss(dir.string() + ": unknown engine weight format '" + it->second + "' in the header");
+    if (*format != fmt)
+      return invalid_argument(dir.string() + " holds " + weight_format_name(*format) +
+                              " weights saved by the engine; load it as " + weight_format_name(*format) + ", not " +
+                              weight_format_name(fmt));
+    stored = true;
+  }
   // Conversion is load-time work that decides the time to first token: it uses every core,
   // whatever thread count decoding was given.
   std::unique_ptr<ThreadPool> all_cores;
@@ -249,49 +326,104 @@ Status LlamaEngine::load_tensors(const fs::path& dir) {
     convert = all_cores.get();
   }
   const TensorSource src(*reader, dir.string(), *convert);
-  const WeightFormat fmt = options_.weights;
-  const int64_t H = c.hidden_size, Q = c.q_width(), KV = c.kv_width(), I = c.intermediate_size;
+  layers_.resize(size_t(config_.num_hidden_layers));
   uint64_t bytes = 0;
-  auto mat = [&](QuantMatrix& out, const std::string& name, int64_t rows, int64_t cols) -> Status {
-    KANANA_ASSIGN_OR_RETURN(out, src.matrix(name, rows, cols, fmt));
-    bytes += out.bytes();
-    return Status::ok();
-  };
-  auto vec = [&](std::vector<float>& out, const std::string& name, int64_t n) -> Status {
-    KANANA_ASSIGN_OR_RETURN(out, src.vector(name, n));
-    bytes += out.size() * 4;
-    return Status::ok();
-  };
-  KANANA_RETURN_IF_ERROR(mat(embed_, "model.embed_tokens.weight", c.vocab_size, H));
-  layers_.resize(size_t(c.num_hidden_layers));
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    Layer& L = layers_[size_t(i)];
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    KANANA_RETURN_IF_ERROR(mat(L.q, p + "self_attn.q_proj.weight", Q, H));
-    KANANA_RETURN_IF_ERROR(mat(L.k, p + "self_attn.k_proj.weight", KV, H));
-    KANANA_RETURN_IF_ERROR(mat(L.v, p + "self_attn.v_proj.weight", KV, H));
-    KANANA_RETURN_IF_ERROR(mat(L.o, p + "self_attn.o_proj.weight", H, Q));
-    KANANA_RETURN_IF_ERROR(mat(L.gate, p + "mlp.gate_proj.weight", I, H));
-    KANANA_RETURN_IF_ERROR(mat(L.up, p + "mlp.up_proj.weight", I, H));
-    KANANA_RETURN_IF_ERROR(mat(L.down, p + "mlp.down_proj.weight", H, I));
-    if (c.attention_bias) {
-      KANANA_RETURN_IF_ERROR(vec(L.q_bias, p + "self_attn.q_proj.bias", Q));
-      KANANA_RETURN_IF_ERROR(vec(L.k_bias, p + "self_attn.k_proj.bias", KV));
-      KANANA_RETURN_IF_ERROR(vec(L.v_bias, p + "self_attn.v_proj.bias", KV));
-      KANANA_RETURN_IF_ERROR(vec(L.o_bias, p + "self_attn.o_proj.bias", H));
+  for (Slot& slot : slots()) {
+    if (slot.matrix) {
+      KANANA_ASSIGN_OR_RETURN(*slot.matrix, stored ? src.stored(slot.name, slot.rows, slot.cols, fmt)
+                                                   : src.matrix(slot.name, slot.rows, slot.cols, fmt));
+      bytes += slot.matrix->bytes();
+    } else {
+      KANANA_ASSIGN_OR_RETURN(*slot.vector, src.vector(slot.name, slot.rows));
+      bytes += slot.vector->size() * 4;
     }
-    if (c.mlp_bias) {
-      KANANA_RETURN_IF_ERROR(vec(L.gate_bias, p + "mlp.gate_proj.bias", I));
-      KANANA_RETURN_IF_ERROR(vec(L.up_bias, p + "mlp.up_proj.bias", I));
-      KANANA_RETURN_IF_ERROR(vec(L.down_bias, p + "mlp.down_proj.bias", H));
-    }
-    KANANA_RETURN_IF_ERROR(vec(L.attn_norm, p + "input_layernorm.weight", H));
-    KANANA_RETURN_IF_ERROR(vec(L.mlp_norm, p + "post_attention_layernorm.weight", H));
   }
-  KANANA_RETURN_IF_ERROR(vec(final_norm_, "model.norm.weight", H));
-  if (!c.tie_word_embeddings) KANANA_RETURN_IF_ERROR(mat(lm_head_, "lm_head.weight", c.vocab_size, H));
   stats_.weight_bytes = bytes;
   return Status::ok();
+}
+
+Result<std::optional<WeightFormat>> stored_weight_format(const fs::path& dir) {
+  KANANA_ASSIGN_OR_RETURN(auto reader, st::CheckpointReader::open(dir));
+  auto it = reader->metadata().find(st::kEngineWeightsKey);
+  if (it == reader->metadata().end()) return std::optional<WeightFormat>();
+  auto format = parse_weight_format(it->second);
+  if (!format.is_ok()) return data_loss(dir.string() + ": unknown engine weight format '" + it->second + "' in the header");
+  return std::optional<WeightFormat>(*format);
+}
+
+Status LlamaEngine::save(const fs::path& out, bool overwrite) const {
+  std::error_code ec;
+  if (fs::exists(out, ec) && !overwrite) return already_exists(out.string() + " exists (pass --overwrite to replace it)");
+  if (fs::exists(out, ec) && fs::equivalent(out, dir_, ec))
+    return invalid_argument(out.string() + " is the folder the model was loaded from");
+  const fs::path parent = out.has_parent_path() ? out.parent_path() : fs::path(".");
+  if (!fs::is_directory(parent, ec)) return not_found(parent.string() + ": no such folder");
+  const fs::path tmp = parent / ("." + out.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  fs::remove_all(tmp, ec);
+  auto fs_error = [&](const fs::path& path, const std::string& action) {
+    return unavailable(path.string() + ": cannot " + action + ": " + ec.message());
+  };
+  fs::create_directory(tmp, ec);
+  if (ec) return fs_error(tmp, "create the folder");
+  auto write_all = [&]() -> Status {
+    // save() only reads the weights; slots() hands out the same pointers load_tensors() fills.
+    const std::vector<Slot> list = const_cast<LlamaEngine*>(this)->slots();
+    std::vector<st::TensorInfo> layout;
+    for (const Slot& s : list) {
+      if (s.vector) {
+        layout.push_back({.name = s.name, .dtype = st::DType::F32, .shape = {int64_t(s.vector->size())}});
+        continue;
+      }
+      const QuantMatrix& m = *s.matrix;
+      layout.push_back({.name = s.name, .dtype = st::DType::U8, .shape = {m.rows(), int64_t(m.row_stride_bytes())}});
+      if (m.format() == WeightFormat::kInt8)
+        layout.push_back({.name = s.name + ".scales", .dtype = st::DType::F32, .shape = {m.rows()}});
+      if (m.format() == WeightFormat::kQ4)
+        layout.push_back({.name = s.name + ".scales", .dtype = st::DType::F16, .shape = {m.rows(), m.blocks_per_row()}});
+    }
+    const std::map<std::string, std::string> metadata = {{"format", "kanana-engine"},
+                                                         {st::kEngineWeightsKey, weight_format_name(options_.weights)}};
+    KANANA_ASSIGN_OR_RETURN(auto writer, st::SafetensorsWriter::open(tmp / "model.safetensors", layout, metadata));
+    for (const Slot& s : list) {
+      if (s.vector) {
+        KANANA_RETURN_IF_ERROR(writer->write_bytes(
+            s.name, {reinterpret_cast<const uint8_t*>(s.vector->data()), s.vector->size() * sizeof(float)}));
+        continue;
+      }
+      const QuantMatrix& m = *s.matrix;
+      KANANA_RETURN_IF_ERROR(writer->write_bytes(s.name, {m.row_data(0), size_t(m.rows()) * m.row_stride_bytes()}));
+      if (m.scale_data()) KANANA_RETURN_IF_ERROR(writer->write_bytes(s.name + ".scales", {m.scale_data(), m.scale_bytes()}));
+    }
+    KANANA_RETURN_IF_ERROR(writer->commit());
+    // Everything else of the source folder that describes the model: config, tokenizer,
+    // generation config, chat template (not its weights, sharding index or optimizer state).
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (!entry.is_regular_file() || entry.path().extension() == ".safetensors" ||
+          name.ends_with(".safetensors.index.json") || name.starts_with("."))
+        continue;
+      fs::copy_file(entry.path(), tmp / name, ec);
+      if (ec) return fs_error(entry.path(), "copy it to " + tmp.string());
+    }
+    if (ec) return fs_error(dir_, "list the folder");
+    return Status::ok();
+  };
+  Status status = write_all();
+  if (status.is_ok()) {
+    // Publish: the old folder (with overwrite) leaves only once the new one is complete.
+    const fs::path old = parent / ("." + out.filename().string() + ".old-" + std::to_string(::getpid()));
+    const bool replace = fs::exists(out, ec);
+    if (replace) fs::rename(out, old, ec);
+    if (!ec) fs::rename(tmp, out, ec);
+    if (ec) {
+      status = fs_error(out, "move the new folder into place");
+      if (replace) fs::rename(old, out, ec);
+    } else if (replace) {
+      fs::remove_all(old, ec);
+    }
+  }
+  if (!status.is_ok()) fs::remove_all(tmp, ec);
+  return status;
 }
 
 void LlamaEngine::allocate_state() {

@@ -124,6 +124,10 @@ Status load_weights(LlamaForCausalLM& model, const st::CheckpointReader& reader,
 Result<LoadedModel> load_model(const std::filesystem::path& dir, const LoadOptions& options) {
   KANANA_ASSIGN_OR_RETURN(auto config, read_llama_config(dir));
   KANANA_ASSIGN_OR_RETURN(auto reader, st::CheckpointReader::open(dir));
+  if (auto it = reader->metadata().find(st::kEngineWeightsKey); it != reader->metadata().end())
+    return failed_precondition(dir.string() + " holds weights quantized to " + it->second +
+                               " for the CPU engine; load it with --weights " + it->second +
+                               " (LibTorch reads f32/bf16/f16 checkpoints)");
   torch::ScalarType dtype = torch::kFloat32;
   if (options.dtype) {
     dtype = *options.dtype;

@@ -42,6 +42,8 @@ std::string dtype_name(DType dtype);
 // Parses a header dtype string; error for names outside DType (e.g. "F8_E4M3", "U16").
 Result<DType> parse_dtype(const std::string& name);
 size_t dtype_size(DType dtype);
+// "[2, 3]": a shape as error messages write it.
+std::string shape_string(const std::vector<int64_t>& shape);
 
 struct TensorInfo;
 // The reference writer's on-disk order: descending dtype alignment, then name.
@@ -95,6 +97,11 @@ class SafetensorsFile {
 
 // A checkpoint folder: model.safetensors, or model.safetensors.index.json + shards; or a
 // single .safetensors / .index.json file path. All shards are opened (and validated) up front.
+// The "__metadata__" key of a checkpoint written by the CPU engine (infer::LlamaEngine::save):
+// its value is the weight format ("q4", "int8", "bf16", "f32") the tensors are stored in, in the
+// engine's own layout. Only the engine reads such a folder; LibTorch loaders refuse it by this key.
+inline constexpr const char* kEngineWeightsKey = "kanana.engine_weights";
+
 class CheckpointReader {
  public:
   static Result<std::unique_ptr<CheckpointReader>> open(const std::filesystem::path& path_or_dir);

@@ -51,4 +51,10 @@ void sort_like_reference(std::vector<TensorInfo>& layout) {
   });
 }
 
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
 }  // namespace kanana::st

@@ -1,6 +1,7 @@
 // Reading and writing Hugging Face safetensors checkpoints: one memory-mapped file
 // (SafetensorsFile), a checkpoint folder with optional sharding index (CheckpointReader),
-// and streaming, atomic writers (save_checkpoint / save_safetensors_file).
+// and streaming, atomic writers (save_checkpoint / save_safetensors_file; the Torch-free
+// SafetensorsWriter is in writer.h).
 //
 // Format (https://github.com/huggingface/safetensors): 8-byte little-endian header length N,
 // N bytes of JSON {"name": {"dtype": "BF16", "shape": [..], "data_offsets": [b, e]}, ...,
@@ -27,6 +28,7 @@
 
 #include "base/status.h"
 #include "safetensors/reader.h"
+#include "safetensors/writer.h"
 
 namespace kanana::st {
 
@@ -56,24 +58,5 @@ Status save_safetensors_file(const std::filesystem::path& file,
 using TensorProducer = std::function<Result<at::Tensor>(const TensorInfo&)>;
 Status save_checkpoint(const std::filesystem::path& dir, const std::vector<TensorInfo>& layout,
                        const TensorProducer& produce, const SaveOptions& options = {});
-
-// Streaming writer for tensors produced one at a time (e.g. generated or converted on the fly):
-// the header is fixed up front from the declared names/dtypes/shapes, then each tensor's bytes
-// are appended in declaration order. Used by save_safetensors_file.
-class SafetensorsWriter {
- public:
-  static Result<std::unique_ptr<SafetensorsWriter>> open(const std::filesystem::path& file,
-                                                         std::vector<TensorInfo> layout,
-                                                         const std::map<std::string, std::string>& metadata);
-  ~SafetensorsWriter();
-  // The next tensor in declaration order; dtype and shape must match what was declared.
-  Status write(const std::string& name, const at::Tensor& tensor);
-  Status commit();  // all declared tensors written -> fsync + rename
-
- private:
-  SafetensorsWriter();
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
 
 }  // namespace kanana::st

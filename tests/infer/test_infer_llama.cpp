@@ -2,7 +2,8 @@
 // logits of tiny random Llamas (GQA, explicit head_dim, tied and untied, llama3 rope scaling,
 // biases) within fp32 tolerance and identical greedy tokens; chunked prefill == one pass ==
 // token by token; the error of bf16/int8/q4 logits against f32; the sampler against
-// model::Sampler; bad checkpoints refused with the tensor's name. Then a byte-level model trained
+// model::Sampler; bad checkpoints refused with the tensor's name; engine checkpoints (save() /
+// `kanana model quantize`) reload bit-identically in their format and are refused elsewhere. Then a byte-level model trained
 // here for a few seconds on real bilingual text: held-out perplexity of int8 within +1% of f32
 // and q4 within +5%, and the share of int8 greedy continuations equal to f32's (printed).
 #include <torch/torch.h>
@@ -315,6 +316,64 @@ class TestInferLlama : public QObject {
     QCOMPARE((*e)->position(), int64_t(0));
   }
 
+  // LlamaEngine::save in every format: the reloaded engine gives bit-identical logits, the
+  // folder says its format, other formats and LibTorch refuse it by name, an existing folder is
+  // kept unless overwrite, and a damaged file names the tensor.
+  void savedCheckpointsReloadBitIdentical() {
+    const auto c = tiny_config(false, true, true);  // untied head and biases: every slot kind
+    const fs::path src = (tmp_.path() + "/save-src").toStdString();
+    save_random(c, src, 5);
+    std::ofstream(src / "tokenizer_config.json") << "{}";
+    const auto ids = prompt_ids(10, int(c.vocab_size), 4);
+    for (WeightFormat f : {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kInt8, WeightFormat::kQ4}) {
+      const std::string name = weight_format_name(f);
+      auto engine = load_engine(src, f);
+      const auto before = engine_logits(*engine, ids);
+      const fs::path out = (tmp_.path() + "/saved-").toStdString() + name;
+      QVERIFY2(engine->save(out).is_ok(), name.c_str());
+      QVERIFY(fs::exists(out / "config.json") && fs::exists(out / "tokenizer_config.json"));
+      auto stored = stored_weight_format(out);
+      QVERIFY(stored.is_ok() && stored->has_value() && **stored == f);
+      auto reloaded = load_engine(out, f);
+      QVERIFY2(engine_logits(*reloaded, ids) == before, name.c_str());
+      QCOMPARE(reloaded->load_stats().weight_bytes, engine->load_stats().weight_bytes);
+
+      const WeightFormat other = f == WeightFormat::kQ4 ? WeightFormat::kInt8 : WeightFormat::kQ4;
+      EngineOptions o;
+      o.weights = other;
+      auto wrong = LlamaEngine::load(out, o);
+      QVERIFY(!wrong.is_ok());
+      QVERIFY2(wrong.status().message().find("load it as " + name) != std::string::npos,
+               wrong.status().message().c_str());
+      auto torch_load = model::load_model(out);
+      QVERIFY(!torch_load.is_ok());
+      QVERIFY2(torch_load.status().message().find("--weights " + name) != std::string::npos,
+               torch_load.status().message().c_str());
+    }
+    QVERIFY(!stored_weight_format(src)->has_value());
+
+    // An existing folder is kept unless overwrite; with it, replaced whole.
+    auto q4 = load_engine(src, WeightFormat::kQ4);
+    const fs::path out = (tmp_.path() + "/saved-int8").toStdString();
+    auto again = q4->save(out);
+    QVERIFY(!again.is_ok());
+    QVERIFY2(again.message().find("--overwrite") != std::string::npos, again.message().c_str());
+    QCOMPARE(**stored_weight_format(out), WeightFormat::kInt8);
+    QVERIFY(q4->save(out, /*overwrite=*/true).is_ok());
+    QCOMPARE(**stored_weight_format(out), WeightFormat::kQ4);
+    for (const auto& entry : fs::directory_iterator(tmp_.path().toStdString()))
+      QVERIFY2(entry.path().filename().string()[0] != '.', entry.path().c_str());  // no temp or old folder left
+
+    // A truncated engine file is refused (the reader checks every offset), naming the file.
+    fs::resize_file(out / "model.safetensors", fs::file_size(out / "model.safetensors") - 64);
+    EngineOptions o;
+    o.weights = WeightFormat::kQ4;
+    auto truncated = LlamaEngine::load(out, o);
+    QVERIFY(!truncated.is_ok());
+    QVERIFY2(truncated.status().message().find("model.safetensors") != std::string::npos,
+             truncated.status().message().c_str());
+  }
+
   // `kanana generate --weights`: a debug-preset model with the real Llama 3 tokenizer; greedy
   // text of the f32 engine equals LibTorch's, q4 runs, the numbers users read are on stderr,
   // and a bad format is a usage error naming the flag.
@@ -337,6 +396,22 @@ class TestInferLlama : public QObject {
     auto q4 = test::run_kanana(common + QStringList{"--weights", "q4", "--stop", "x"});
     QVERIFY2(q4.code == 0, qPrintable(q4.err));
     QVERIFY(!q4.out.contains("x"));
+    // `kanana model quantize`: the saved q4 folder generates the same text without --weights.
+    const QString q4_dir = tmp_.path() + "/cli-model-q4";
+    auto quant = test::run_kanana({"model", "quantize", dir, "--weights", "q4", "--out", q4_dir});
+    QVERIFY2(quant.code == 0, qPrintable(quant.err));
+    QVERIFY2(quant.out.contains("q4 weights"), qPrintable(quant.out));
+    auto q4_greedy = test::run_kanana(common + QStringList{"--weights", "q4"});
+    QVERIFY2(q4_greedy.code == 0, qPrintable(q4_greedy.err));
+    QStringList saved_args = common;
+    saved_args[2] = q4_dir;
+    auto saved = test::run_kanana(saved_args);
+    QVERIFY2(saved.code == 0, qPrintable(saved.err));
+    QCOMPARE(saved.out, q4_greedy.out);
+    QVERIFY2(saved.err.contains("engine q4"), qPrintable(saved.err));
+    auto exists = test::run_kanana({"model", "quantize", dir, "--weights", "int8", "--out", q4_dir});
+    QVERIFY(exists.code != 0);
+    QVERIFY2(exists.err.contains("--overwrite"), qPrintable(exists.err));
     auto bad = test::run_kanana(common + QStringList{"--weights", "q3"});
     QCOMPARE(bad.code, 2);
     QVERIFY2(bad.err.contains("--weights") && bad.err.contains("q3"), qPrintable(bad.err));

@@ -181,6 +181,9 @@ int run_generate(const Args& a, Context& ctx) {
   auto threads = parse_threads(a);
   if (!threads.is_ok()) return report_error(threads.status(), true);
   if (a.has("weights") && !a.get("weights").empty()) return run_native(a, ctx, go, a.get("weights"), *threads);
+  // A folder saved by `kanana model quantize` runs on the engine in its stored format.
+  if (auto stored = infer::stored_weight_format(model_dir); stored.is_ok() && stored->has_value())
+    return run_native(a, ctx, go, infer::weight_format_name(**stored), *threads);
   torch::set_num_threads(*threads);
 
   model::LoadOptions lo;
@@ -243,7 +246,8 @@ KANANA_COMMAND(generate) {
                              {.name = "dtype", .value_name = "f32|bf16", .help = "LibTorch engine: compute dtype (default f32)"},
                              {.name = "weights", .value_name = "f32|bf16|int8|q4",
                               .help = "run the Torch-free CPU engine with every weight in this format (fp32 activations); "
-                                      "without it LibTorch runs the model"},
+                                      "without it LibTorch runs the model (a folder from `kanana model quantize` runs on the engine in "
+                                      "its stored format)"},
                              threads_option()}),
           .run = run_generate};
 }

@@ -1,6 +1,7 @@
 // `kanana model init` (a fresh model from a preset, saved in Hugging Face layout),
 // `kanana model info` (shape, parameter counts and tensors of a checkpoint folder) and
-// `kanana model export-gguf` (a checkpoint folder as one GGUF file for llama.cpp).
+// `kanana model export-gguf` (a checkpoint folder as one GGUF file for llama.cpp) and
+// `kanana model quantize` (a checkpoint converted once for the CPU engine, loaded without work).
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 
 #include "cli/registry.h"
 #include "gguf/llama_export.h"
+#include "infer/llama_engine.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/llama.h"
@@ -162,6 +164,28 @@ int run_export_gguf(const Args& a, Context& ctx) {
   return kExitOk;
 }
 
+int run_quantize(const Args& a, Context&) {
+  const fs::path dir = a.positional()[0];
+  auto format = infer::parse_weight_format(a.get("weights"));
+  if (!format.is_ok()) return report_error(format.status().with_context("--weights"), /*usage=*/true);
+  auto threads = a.get_int("threads");
+  if (!threads.is_ok()) return report_error(threads.status(), /*usage=*/true);
+  infer::EngineOptions eo;
+  eo.weights = *format;
+  eo.threads = static_cast<int>(*threads);
+  eo.context = 1;  // converting only: no KV cache
+  auto engine = infer::LlamaEngine::load(dir, eo);
+  if (!engine.is_ok()) return report_error(engine.status());
+  const fs::path out = a.get("out");
+  if (Status st = (*engine)->save(out, a.flag("overwrite")); !st.is_ok()) return report_error(st);
+  const auto& stats = (*engine)->load_stats();
+  std::printf("wrote %s: %s weights, %.1f MB (the checkpoint had %.1f MB), converted in %.2f s; "
+              "load it with --weights %s\n",
+              out.c_str(), infer::weight_format_name(*format), stats.weight_bytes / 1e6, stats.checkpoint_bytes / 1e6,
+              stats.seconds, infer::weight_format_name(*format));
+  return kExitOk;
+}
+
 }  // namespace
 
 KANANA_COMMAND(model_init) {
@@ -198,6 +222,21 @@ KANANA_COMMAND(model_export_gguf) {
                       {.name = "name", .value_name = "TEXT", .help = "general.name (default: the folder's name)"}},
           .positional = {"DIR", 1, 1},
           .run = run_export_gguf};
+}
+
+KANANA_COMMAND(model_quantize) {
+  return {.path = "model quantize",
+          .summary = "convert a Llama checkpoint once into a CPU-engine weight format (int8, q4), saved to load without work",
+          .description =
+              "Loads DIR into the CPU engine in --weights (as `kanana generate --weights` does) and writes the converted "
+              "weights with config.json and the tokenizer files to --out. `kanana generate`/`chat` load such a folder "
+              "in its stored format by copying, with no quantizing at start-up. The folder appears only when complete.",
+          .options = {{.name = "out", .value_name = "DIR", .help = "output folder", .required = true, .short_name = 'o'},
+                      {.name = "weights", .value_name = "f32|bf16|int8|q4", .help = "weight format", .default_value = "q4"},
+                      {.name = "threads", .value_name = "N", .help = "conversion threads (0 = all cores)", .default_value = "0"},
+                      {.name = "overwrite", .help = "replace an existing --out folder (only once the new one is complete)"}},
+          .positional = {"DIR", 1, 1},
+          .run = run_quantize};
 }
 
 }  // namespace kanana::cli
