@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "infer/llama_engine.h"
+#include "infer/text_generation.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/generate.h"
@@ -40,7 +42,10 @@ double ChatReply::tokens_per_second() const {
 
 struct ChatModel::Impl {
   fs::path dir;
-  model::LoadedModel loaded;
+  model::LlamaConfig config;
+  model::LoadedModel loaded;                   // LibTorch, or
+  std::unique_ptr<infer::LlamaEngine> engine;  // the CPU engine
+  std::string dtype;                           // LibTorch's compute dtype
   std::shared_ptr<const tok::Tokenizer> tokenizer;
   tok::ChatTemplateKind kind = tok::ChatTemplateKind::kChatMl;
   bool chat_tokens = false;
@@ -86,18 +91,33 @@ Result<std::unique_ptr<ChatModel>> ChatModel::load(const fs::path& dir, const Ch
     if (!has_tok && dir.parent_path().filename() == "checkpoints" && fs::exists(run_tok, ec)) tok_path = run_tok;
   }
   KANANA_ASSIGN_OR_RETURN(impl->tokenizer, tok::load_tokenizer(tok_path));
-  model::LoadOptions lo;
-  KANANA_ASSIGN_OR_RETURN(lo.dtype, model::parse_dtype(options.dtype.empty() ? "f32" : options.dtype));
-  try {
-    KANANA_ASSIGN_OR_RETURN(impl->loaded, model::load_model(dir, lo));
-  } catch (const c10::Error& e) {
-    return internal_error(dir.string() + ": loading the model failed: " + e.what_without_backtrace());
+  std::string weights = options.weights;
+  if (weights.empty()) {
+    auto stored = infer::stored_weight_format(dir);
+    if (stored.is_ok() && stored->has_value()) weights = infer::weight_format_name(**stored);
   }
-  impl->loaded.model->eval();
-  if (impl->tokenizer->vocab_size() > impl->loaded.config.vocab_size)
+  if (!weights.empty()) {
+    infer::EngineOptions eo;
+    KANANA_ASSIGN_OR_RETURN(eo.weights, infer::parse_weight_format(weights));
+    eo.threads = options.threads;
+    KANANA_ASSIGN_OR_RETURN(impl->engine, infer::LlamaEngine::load(dir, eo));
+    impl->config = impl->engine->config();
+  } else {
+    model::LoadOptions lo;
+    impl->dtype = options.dtype.empty() ? "f32" : options.dtype;
+    KANANA_ASSIGN_OR_RETURN(lo.dtype, model::parse_dtype(impl->dtype));
+    try {
+      KANANA_ASSIGN_OR_RETURN(impl->loaded, model::load_model(dir, lo));
+    } catch (const c10::Error& e) {
+      return internal_error(dir.string() + ": loading the model failed: " + e.what_without_backtrace());
+    }
+    impl->loaded.model->eval();
+    impl->config = impl->loaded.config;
+    impl->warnings = impl->loaded.warnings;
+  }
+  if (impl->tokenizer->vocab_size() > impl->config.vocab_size)
     return invalid_argument(dir.string() + ": the tokenizer has " + std::to_string(impl->tokenizer->vocab_size()) +
-                            " tokens but the model only " + std::to_string(impl->loaded.config.vocab_size));
-  impl->warnings = impl->loaded.warnings;
+                            " tokens but the model only " + std::to_string(impl->config.vocab_size));
   if (!options.chat_template.empty()) {
     KANANA_ASSIGN_OR_RETURN(impl->kind, tok::parse_chat_template_name(options.chat_template));
     impl->chat_tokens = tok::detect_chat_template(*impl->tokenizer).is_ok();
@@ -117,8 +137,24 @@ Result<std::unique_ptr<ChatModel>> ChatModel::load(const fs::path& dir, const Ch
 const fs::path& ChatModel::dir() const { return impl_->dir; }
 tok::ChatTemplateKind ChatModel::template_kind() const { return impl_->kind; }
 bool ChatModel::has_chat_tokens() const { return impl_->chat_tokens; }
-int64_t ChatModel::context_length() const { return impl_->loaded.config.max_position_embeddings; }
-int64_t ChatModel::parameter_count() const { return model::parameter_count(impl_->loaded.config); }
+int64_t ChatModel::context_length() const {
+  return impl_->engine ? impl_->engine->context() : impl_->config.max_position_embeddings;
+}
+int64_t ChatModel::parameter_count() const { return model::parameter_count(impl_->config); }
+
+std::string ChatModel::backend() const {
+  if (impl_->engine)
+    return "CPU engine " + std::string(infer::weight_format_name(impl_->engine->options().weights)) + " (" +
+           std::to_string(impl_->engine->threads()) + " threads)";
+  return "LibTorch " + impl_->dtype;
+}
+
+uint64_t ChatModel::weight_bytes() const {
+  if (impl_->engine) return impl_->engine->load_stats().weight_bytes;
+  uint64_t bytes = 0;
+  for (const auto& p : impl_->loaded.model->parameters()) bytes += uint64_t(p.numel()) * p.element_size();
+  return bytes;
+}
 const std::vector<std::string>& ChatModel::warnings() const { return impl_->warnings; }
 
 std::string ChatModel::piece(int32_t id) const { return impl_->tokenizer->id_to_piece(id); }
@@ -161,12 +197,36 @@ Result<ChatReply> ChatModel::reply(const std::vector<tok::ChatMessage>& messages
   KANANA_RETURN_IF_ERROR(model::check_sampling(sampling));
   const int64_t reserve = std::min(sampling.max_new_tokens, context_length() / 2);
   KANANA_ASSIGN_OR_RETURN(RenderedPrompt prompt, render(messages, tools, reserve));
+  const int64_t max_new = std::min<int64_t>(sampling.max_new_tokens, context_length() - int64_t(prompt.ids.size()));
+  std::vector<int32_t> stop_ids = tok::chat_stop_ids(impl_->kind, *impl_->tokenizer);
+  std::vector<std::string> stop_strings = tok::chat_stop_strings(impl_->kind);
+  if (impl_->kind == tok::ChatTemplateKind::kChatMl && !impl_->chat_tokens) stop_strings.push_back("<|im_start|>");
+  for (const auto& s : sampling.stop) stop_strings.push_back(s);
+  ChatReply r;
+  r.dropped_messages = prompt.dropped_messages;
+
+  if (impl_->engine) {
+    infer::TextRequest request;
+    request.sampling = sampling;
+    request.sampling.max_new_tokens = max_new;
+    request.stop_ids = std::move(stop_ids);
+    request.stop_strings = std::move(stop_strings);
+    KANANA_ASSIGN_OR_RETURN(infer::TextResult t, infer::generate_text(*impl_->engine, prompt.ids, request,
+                                                                      impl_->tokenizer, on_text, cancel));
+    r.text = std::move(t.text);
+    r.ids = std::move(t.ids);
+    r.stop_reason = t.stop_reason;
+    r.prompt_tokens = t.prompt_tokens;
+    r.generated_tokens = t.generated_tokens;
+    r.prefill_seconds = t.prefill_seconds;
+    r.decode_seconds = t.decode_seconds;
+    return r;
+  }
+
   model::GenerationOptions go(sampling);
-  go.max_new_tokens = std::min<int64_t>(sampling.max_new_tokens, context_length() - static_cast<int64_t>(prompt.ids.size()));
-  go.stop_token_ids = tok::chat_stop_ids(impl_->kind, *impl_->tokenizer);
-  go.stop_strings = tok::chat_stop_strings(impl_->kind);
-  if (impl_->kind == tok::ChatTemplateKind::kChatMl && !impl_->chat_tokens) go.stop_strings.push_back("<|im_start|>");
-  for (const auto& s : sampling.stop) go.stop_strings.push_back(s);
+  go.max_new_tokens = max_new;
+  go.stop_token_ids = std::move(stop_ids);
+  go.stop_strings = std::move(stop_strings);
   model::TokenCallback cb;
   if (on_text)
     cb = [&](const model::GeneratedToken& t) { return t.text.empty() || on_text(t.text); };
@@ -178,7 +238,6 @@ Result<ChatReply> ChatModel::reply(const std::vector<tok::ChatMessage>& messages
     return internal_error("generation failed: " + std::string(e.what_without_backtrace()));
   }
   if (!result.is_ok()) return result.status();
-  ChatReply r;
   if (!result->sequences.empty()) {
     r.text = result->sequences[0].text;
     r.ids = result->sequences[0].tokens;
@@ -188,7 +247,6 @@ Result<ChatReply> ChatModel::reply(const std::vector<tok::ChatMessage>& messages
   r.generated_tokens = result->generated_tokens;
   r.prefill_seconds = result->prefill_seconds;
   r.decode_seconds = result->decode_seconds;
-  r.dropped_messages = prompt.dropped_messages;
   return r;
 }
 

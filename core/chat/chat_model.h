@@ -48,9 +48,13 @@ const OptionTable<ChatSampling>& chat_sampling_fields();
 
 struct ChatModelOptions {
   std::filesystem::path tokenizer;  // empty: the model folder, then <run>/tokenizer for <run>/checkpoints/step-N
-  std::string dtype = "f32";        // f32 | bf16
+  std::string dtype = "f32";        // LibTorch's compute dtype: f32 | bf16
+  // "" = LibTorch in `dtype`; f32 | bf16 | int8 | q4 = the Torch-free CPU engine
+  // (infer/llama_engine.h) with every weight in that format. A folder written by
+  // `kanana model quantize` always runs on the engine, in its stored format.
+  std::string weights;
   std::string chat_template;        // "" = detect; "llama3" | "chatml"
-  int threads = 0;                  // LibTorch intra-op threads; 0 = leave as is
+  int threads = 0;                  // compute threads (LibTorch intra-op or the engine's); 0 = all / leave as is
 };
 
 // What the model will see: the rendered text and its token ids (the Playground's raw view).
@@ -86,6 +90,10 @@ class ChatModel {
   bool has_chat_tokens() const;
   int64_t context_length() const;
   int64_t parameter_count() const;
+  // How the model runs, for the status line: "LibTorch f32", "CPU engine q4 (2 threads)".
+  std::string backend() const;
+  // Bytes of weights in memory (the engine's converted weights, or LibTorch's parameters).
+  uint64_t weight_bytes() const;
   const std::vector<std::string>& warnings() const;
 
   // Messages (+ an OpenAI tools array, possibly empty) → the prompt text and ids, fitted to

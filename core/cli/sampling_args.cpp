@@ -16,6 +16,20 @@ Status parse_sampling(const Args& a, model::SamplingOptions& out) {
   return read_option_flags(a, model::sampling_fields(), out);
 }
 
+OptionSpec weights_option() {
+  return {.name = "weights", .value_name = "f32|bf16|int8|q4",
+          .help = "run the Torch-free CPU engine with every weight in this format (fp32 activations); without it "
+                  "LibTorch runs the model (a folder from `kanana model quantize` runs on the engine in its stored "
+                  "format)"};
+}
+
+Result<std::string> parse_weights(const Args& a) {
+  const std::string weights = a.has("weights") ? a.get("weights") : "";
+  if (!weights.empty() && a.has("dtype") && !a.get("dtype").empty())
+    return invalid_argument("--dtype sets LibTorch's compute dtype; with --weights the engine computes in fp32");
+  return weights;
+}
+
 OptionSpec threads_option() {
   return {.name = "threads", .value_name = "N", .help = "intra-op threads (default: all cores)", .env = "KANANA_THREADS"};
 }

@@ -21,6 +21,13 @@ std::vector<OptionSpec> sampling_options(const model::SamplingOptions& defaults 
 // is an error naming the flag ("--top-p must be in (0, 1], got 0").
 Status parse_sampling(const Args& args, model::SamplingOptions& out);
 
+// --weights f32|bf16|int8|q4: run the Torch-free CPU engine with every weight in that format
+// (`generate`, `chat`; the value is checked where the engine loads, by infer::parse_weight_format).
+OptionSpec weights_option();
+// The --weights value ("" when absent); a usage error when --dtype is given with it (the engine
+// computes in fp32; --dtype is LibTorch's).
+Result<std::string> parse_weights(const Args& args);
+
 // --threads N (env KANANA_THREADS): intra-op threads, by default every core.
 OptionSpec threads_option();
 Result<int> parse_threads(const Args& args);

@@ -26,6 +26,7 @@
 #include "playground_engine.h"
 #include "playground_widgets.h"
 #include "sdk/workbench_context.h"
+#include "base/process_memory.h"
 #include "store/workspace.h"
 
 namespace kanana::playground {
@@ -81,6 +82,18 @@ ChatPanel::ChatPanel(gui::WorkbenchContext* context, QWidget* parent) : QWidget(
   modelInfoB_ = new QLabel(modelBox);
   modelInfoB_->setWordWrap(true);
   modelInfoB_->setStyleSheet(QStringLiteral("color:#666"));
+  weights_ = new QComboBox(modelBox);
+  weights_->setObjectName(QStringLiteral("weights"));
+  weights_->addItem(tr("LibTorch, f32"), QString());
+  for (const char* f : {"bf16", "int8", "q4", "f32"})
+    weights_->addItem(tr("CPU engine, %1 weights").arg(QString::fromLatin1(f)), QString::fromLatin1(f));
+  weights_->setToolTip(tr("How the model runs: LibTorch (as in training) or the Torch-free CPU engine with every "
+                          "weight in bf16, int8 or 4-bit (q4): less memory and faster decoding on a CPU. A folder "
+                          "from `kanana model quantize` always runs on the engine in its stored format."));
+  auto* weightsRow = new QHBoxLayout;
+  weightsRow->addWidget(new QLabel(tr("Run with"), modelBox));
+  weightsRow->addWidget(weights_, 1);
+  modelLayout->addLayout(weightsRow);
   modelLayout->addWidget(pickerA_);
   modelLayout->addWidget(modelInfoA_);
   modelLayout->addWidget(compare_);
@@ -200,6 +213,11 @@ ChatPanel::ChatPanel(gui::WorkbenchContext* context, QWidget* parent) : QWidget(
   connect(saved_, &QComboBox::activated, this, &ChatPanel::openSaved);
   connect(pickerA_, &CheckpointPicker::chosen, this, [this](const QString& dir) { loadCheckpoint(0, dir); });
   connect(pickerB_, &CheckpointPicker::chosen, this, [this](const QString& dir) { loadCheckpoint(1, dir); });
+  // Another way of running the model: reload what is loaded (both columns, so they compare alike).
+  connect(weights_, &QComboBox::currentIndexChanged, this, [this] {
+    if (engineA_->hasModel()) loadCheckpoint(0, engineA_->modelDir());
+    if (comparing() && engineB_->hasModel()) loadCheckpoint(1, engineB_->modelDir());
+  });
   connect(compare_, &QCheckBox::toggled, this, &ChatPanel::setComparing);
   connect(viewA_, &TranscriptView::editRequested, this, [this](int i) { editTurn(0, i); });
   connect(viewB_, &TranscriptView::editRequested, this, [this](int i) { editTurn(1, i); });
@@ -251,7 +269,7 @@ void ChatPanel::loadCheckpoint(int column, const QString& dir) {
   (column == 0 ? pickerA_ : pickerB_)->setCurrentDir(dir);
   (column == 0 ? modelInfoA_ : modelInfoB_)->setText(tr("Loading %1…").arg(QFileInfo(dir).fileName()));
   const int threads = context_ ? context_->torchThreads() : 0;
-  engine(column)->loadModel(dir, threads);
+  engine(column)->loadModel(dir, threads, weights_->currentData().toString());
   updateButtons();
 }
 
@@ -326,6 +344,7 @@ void ChatPanel::updateViews() {
   if (sessionA_->busy() || sessionB_->busy()) {
     QString s = tr("generating… %1 tok/s").arg(sessionA_->liveTokensPerSecond(), 0, 'f', 1);
     if (comparing()) s += tr(" | %1 tok/s").arg(sessionB_->liveTokensPerSecond(), 0, 'f', 1);
+    s += tr(" · resident %1 MiB").arg(process_memory().resident_bytes / 1048576.0, 0, 'f', 0);
     status_->setText(s);
   } else if (!sessionA_->lastStats().isEmpty()) {
     status_->setText(sessionA_->lastStats() + (comparing() && !sessionB_->lastStats().isEmpty()

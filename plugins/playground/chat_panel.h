@@ -73,6 +73,7 @@ class ChatPanel : public QWidget {
   QPushButton* save_;
   QPushButton* annotate_;
   QComboBox* saved_;
+  QComboBox* weights_;  // LibTorch or the CPU engine's weight format, for both columns
   QLabel* status_;
   std::optional<int64_t> conversationId_;
 };

@@ -93,9 +93,10 @@ class EngineWorker : public QObject {
     });
   }
 
-  void load(const QString& dir, int threads) {
+  void load(const QString& dir, int threads, const QString& weights) {
     chat::ChatModelOptions o;
     o.threads = threads;
+    o.weights = weights.toStdString();
     model_.reset();
     auto m = chat::ChatModel::load(dir.toStdString(), o);
     PlaygroundEngine* e = engine_;
@@ -109,10 +110,12 @@ class EngineWorker : public QObject {
       return;
     }
     model_ = std::move(m).value();
-    const QString summary = QStringLiteral("%1 · %2 template · %3M parameters · context %4")
+    const QString summary = QStringLiteral("%1 · %2 template · %3M parameters · context %4 · %5, %6 MiB of weights")
                                 .arg(QDir_name(dir), QString::fromLatin1(tok::chat_template_name(model_->template_kind())))
                                 .arg(model_->parameter_count() / 1e6, 0, 'f', 1)
-                                .arg(model_->context_length());
+                                .arg(model_->context_length())
+                                .arg(qs(model_->backend()))
+                                .arg(model_->weight_bytes() / 1048576.0, 0, 'f', 0);
     QStringList warnings;
     for (const auto& w : model_->warnings()) warnings << qs(w);
     emit_on_gui([e, dir, summary, warnings] {
@@ -433,11 +436,11 @@ void PlaygroundEngine::cancel() {
 
 bool PlaygroundEngine::askConfirm(const QString& tool, const QString& args) { return confirm_ && confirm_(tool, args); }
 
-void PlaygroundEngine::loadModel(const QString& dir, int threads) {
+void PlaygroundEngine::loadModel(const QString& dir, int threads, const QString& weights) {
   begin();
   hasModel_ = false;
   EngineWorker* w = worker_;
-  QMetaObject::invokeMethod(worker_, [w, dir, threads] { w->load(dir, threads); }, Qt::QueuedConnection);
+  QMetaObject::invokeMethod(worker_, [w, dir, threads, weights] { w->load(dir, threads, weights); }, Qt::QueuedConnection);
 }
 
 void PlaygroundEngine::setGenerateOverride(tools::GenerateFunction generate) {

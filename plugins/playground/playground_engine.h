@@ -62,7 +62,9 @@ class PlaygroundEngine : public QObject {
   ~PlaygroundEngine() override;
 
   // ---- model
-  void loadModel(const QString& dir, int threads = 0);
+  // `weights`: "" = LibTorch (f32); f32 | bf16 | int8 | q4 = the Torch-free CPU engine in that
+  // format (chat::ChatModelOptions::weights). The loaded summary names the backend.
+  void loadModel(const QString& dir, int threads = 0, const QString& weights = QString());
   QString modelDir() const { return modelDir_; }
   bool hasModel() const { return hasModel_; }
   // Replaces the checkpoint with a function (tests; a remote model). Empty: use the checkpoint.

@@ -91,13 +91,26 @@ class TestPlayground : public QObject {
   QString model_, longModel_;
   fs::path ws_;
 
-  bool load(PlaygroundEngine& e, const QString& dir) {
+  bool load(PlaygroundEngine& e, const QString& dir, const QString& weights = QString(), QString* summary = nullptr) {
     QSignalSpy ok(&e, &PlaygroundEngine::modelLoaded);
     QSignalSpy bad(&e, &PlaygroundEngine::modelFailed);
-    e.loadModel(dir, 1);
+    e.loadModel(dir, 1, weights);
     waitFor([&] { return ok.count() + bad.count() > 0; });
     if (bad.count()) qWarning() << bad.first().at(1).toString();
+    if (summary && ok.count()) *summary = ok.first().at(1).toString();
     return ok.count() == 1;
+  }
+
+  // One greedy reply to the same conversation.
+  std::string greedyReply(PlaygroundEngine& engine) {
+    ChatSession s(&engine);
+    chat::ChatSampling sampling;
+    sampling.greedy = true;
+    sampling.max_new_tokens = 12;
+    s.setSampling(sampling);
+    QSignalSpy done(&s, &ChatSession::replyDone);
+    if (!s.send("hello, 안녕") || !done.wait(60000) || s.turns().size() != 2) return "<no reply>";
+    return s.turns()[1].message.content;
   }
 
  private Q_SLOTS:
@@ -175,6 +188,29 @@ class TestPlayground : public QObject {
     QCOMPARE(ids.first(), 256);
     QCOMPARE(pieces.first(), QString("<|im_start|>"));
     QCOMPARE(ids.size(), pieces.size());
+  }
+
+  // The Playground on the CPU engine: the summary names the backend, an f32 engine answers
+  // exactly as LibTorch does, q4 answers too.
+  void engineWeightsChat() {
+    PlaygroundEngine torchEngine;
+    QString summary;
+    QVERIFY(load(torchEngine, model_, QString(), &summary));
+    QVERIFY2(summary.contains("LibTorch f32"), qPrintable(summary));
+    const std::string reference = greedyReply(torchEngine);
+    PlaygroundEngine f32;
+    QVERIFY(load(f32, model_, "f32", &summary));
+    QVERIFY2(summary.contains("CPU engine f32") && summary.contains("MiB of weights"), qPrintable(summary));
+    QCOMPARE(greedyReply(f32), reference);
+    PlaygroundEngine q4;
+    QVERIFY(load(q4, model_, "q4", &summary));
+    QVERIFY2(summary.contains("CPU engine q4"), qPrintable(summary));
+    QVERIFY(greedyReply(q4) != "<no reply>");
+    PlaygroundEngine bad;
+    QSignalSpy failed(&bad, &PlaygroundEngine::modelFailed);
+    bad.loadModel(model_, 1, "q3");
+    QVERIFY(failed.wait(30000));
+    QVERIFY2(failed.first().at(1).toString().contains("q3"), qPrintable(failed.first().at(1).toString()));
   }
 
   void streamingKeepsTheEventLoopTurningAndStops() {

@@ -104,6 +104,23 @@ class TestChat : public QObject {
     QCOMPARE(again.out, r.out);
   }
 
+  // `kanana chat --weights f32`: the CPU engine answers the same script exactly as LibTorch,
+  // and says how the model runs; --dtype with --weights is a usage error.
+  void chatOnTheCpuEngine() {
+    const QByteArray script = "hello\n/reset\n안녕\n";
+    auto torch_run = run_chat(base_, script);
+    QVERIFY2(torch_run.code == 0, qPrintable(torch_run.err));
+    QVERIFY2(torch_run.err.contains("[LibTorch f32"), qPrintable(torch_run.err));
+    auto engine = run_chat(base_ + QStringList{"--weights", "f32"}, script);
+    QVERIFY2(engine.code == 0, qPrintable(engine.err));
+    QVERIFY2(engine.err.contains("[CPU engine f32"), qPrintable(engine.err));
+    QCOMPARE(engine.out, torch_run.out);
+    QCOMPARE(stats(engine.err).size(), size_t{2});
+    auto both = run_chat(base_ + QStringList{"--weights", "q4", "--dtype", "bf16"}, "hi\n");
+    QCOMPARE(both.code, 2);
+    QVERIFY2(both.err.contains("--dtype"), qPrintable(both.err));
+  }
+
   void systemPromptAndCommands() {
     // --system, then /system (clears it), /system TEXT, a message continued with '\', an
     // unknown command; the end of input ends the chat as /exit does.

@@ -70,6 +70,9 @@ int run_chat(const Args& a, Context& ctx) {
   mo.dtype = a.has("dtype") && !a.get("dtype").empty() ? a.get("dtype") : "f32";
   mo.chat_template = a.get("template");
   mo.tokenizer = a.get("tokenizer");
+  auto weights = parse_weights(a);
+  if (!weights.is_ok()) return report_error(weights.status(), /*usage=*/true);
+  mo.weights = *weights;
   auto threads = parse_threads(a);
   if (!threads.is_ok()) return report_error(threads.status(), true);
   mo.threads = *threads;
@@ -97,6 +100,7 @@ int run_chat(const Args& a, Context& ctx) {
   auto model = chat::ChatModel::load(a.get("model"), mo);
   if (!model.is_ok()) return report_error(model.status());
   for (const auto& w : (*model)->warnings()) std::fprintf(stderr, "kanana: warning: %s\n", w.c_str());
+  std::fprintf(stderr, "[%s, %.0f MiB of weights]\n", (*model)->backend().c_str(), (*model)->weight_bytes() / 1048576.0);
   const bool tty = ::isatty(STDIN_FILENO);
   if (tty) {
     std::fprintf(stderr, "chatting with %s (%s template%s); /reset, /system TEXT, /exit\n", a.get("model").c_str(),
@@ -232,7 +236,8 @@ KANANA_COMMAND(chat) {
                              {.name = "workspace", .value_name = "DIR", .help = "workspace for sql_query / write_note / read_file", .env = "KANANA_WORKSPACE"},
                              {.name = "read-dir", .value_name = "DIR", .help = "folder read_file may read (repeatable)", .repeated = true},
                              {.name = "rag-index", .value_name = "DIR", .help = "RAG index folder for search_documents"},
-                             {.name = "dtype", .value_name = "f32|bf16", .help = "compute dtype (default f32)"},
+                             {.name = "dtype", .value_name = "f32|bf16", .help = "LibTorch engine: compute dtype (default f32)"},
+                             weights_option(),
                              threads_option()}),
           .run = run_chat};
 }

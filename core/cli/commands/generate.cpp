@@ -4,19 +4,16 @@
 // Torch-free CPU engine (core/infer) with every weight in FORMAT (f32, bf16, int8, q4).
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cstdio>
-#include <set>
 
 #include "base/process_memory.h"
 #include "cli/registry.h"
 #include "cli/sampling_args.h"
 #include "infer/llama_engine.h"
-#include "infer/sampling.h"
+#include "infer/text_generation.h"
 #include "model/checkpoint.h"
 #include "model/generate.h"
 #include "tokenizer/chat_template.h"
-#include "tokenizer/stop_strings.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kanana::cli {
@@ -67,8 +64,6 @@ int run_native(const Args& a, Context& ctx, const model::SamplingOptions& sa, co
   if (!format.is_ok()) return report_error(format.status().with_context("--weights"), true);
   if (a.has("num-samples") && a.get("num-samples") != "1")
     return report_error(invalid_argument("--num-samples > 1 needs the LibTorch engine (leave out --weights)"), true);
-  if (a.has("dtype") && !a.get("dtype").empty())
-    return report_error(invalid_argument("--dtype sets LibTorch's compute dtype; with --weights the engine computes in fp32"), true);
   auto tokenizer = tok::load_tokenizer(model_dir);
   if (!tokenizer.is_ok()) return report_error(tokenizer.status());
   auto config_or = model::read_llama_config(model_dir);
@@ -89,76 +84,38 @@ int run_native(const Args& a, Context& ctx, const model::SamplingOptions& sa, co
   auto engine_or = infer::LlamaEngine::load(model_dir, eo);
   if (!engine_or.is_ok()) return report_error(engine_or.status());
   infer::LlamaEngine& engine = **engine_or;
-  const auto& config = engine.config();
 
-  std::set<int32_t> stop_ids(prompt->stop_ids.begin(), prompt->stop_ids.end());
-  for (int64_t id : config.eos_token_ids) stop_ids.insert(int32_t(id));
-  std::vector<std::string> stops = a.get_all("stop");
-  stops.insert(stops.end(), prompt->stop_strings.begin(), prompt->stop_strings.end());
-  infer::TokenSampler sampler(sa, uint64_t(sa.seed), config.vocab_size);
-  tok::StreamDecoder decoder(*tokenizer, /*skip_special=*/true);
-  tok::StopStringFilter filter;
-  filter.stops = &stops;
-
-  std::vector<int32_t> seen = prompt->ids;
-  seen.reserve(seen.size() + size_t(max_new));
-  using Clock = std::chrono::steady_clock;
-  const auto t0 = Clock::now();
-  auto logits = engine.forward(prompt->ids);
-  if (!logits.is_ok()) return report_error(logits.status());
-  const double prefill_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  const auto t1 = Clock::now();
-  std::string stop_reason = "length";
-  int64_t generated = 0;
-  auto emit = [](const std::string& text) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-  };
-  while (generated < max_new) {
-    if (ctx.cancel && ctx.cancel->is_cancelled()) {
-      stop_reason = "cancelled";
-      break;
-    }
-    const int32_t id = sampler.sample(*logits, seen);
-    seen.push_back(id);
-    ++generated;
-    if (stop_ids.count(id)) {
-      stop_reason = "stop_token";
-      break;
-    }
-    bool hit = false;
-    emit(filter.push(decoder.push(id), &hit));
-    if (hit) {
-      stop_reason = "stop_string";
-      break;
-    }
-    if (generated == max_new) break;
-    logits = engine.forward(std::span<const int32_t>(&seen.back(), 1));
-    if (!logits.is_ok()) return report_error(logits.status());
-  }
-  if (stop_reason != "stop_string") {
-    bool hit = false;
-    emit(filter.push(decoder.flush(), &hit));
-    if (!hit) emit(filter.flush());
-  }
-  const double decode_s = std::chrono::duration<double>(Clock::now() - t1).count();
+  infer::TextRequest request;
+  request.sampling = sa;
+  request.stop_ids = prompt->stop_ids;
+  request.stop_strings = a.get_all("stop");
+  request.stop_strings.insert(request.stop_strings.end(), prompt->stop_strings.begin(), prompt->stop_strings.end());
+  auto result = infer::generate_text(engine, prompt->ids, request, *tokenizer,
+                                     [](const std::string& text) {
+                                       std::fwrite(text.data(), 1, text.size(), stdout);
+                                       std::fflush(stdout);
+                                       return true;
+                                     },
+                                     ctx.cancel);
+  if (!result.is_ok()) return report_error(result.status());
   std::printf("\n");
   std::fflush(stdout);
-  // The first generated token came from the prefill's logits: decode made generated - 1 steps.
   const auto& st = engine.load_stats();
   std::fprintf(stderr,
-               "engine %s, %d threads: load %.2fs; prompt %zu tokens in %.2fs (%.1f tok/s); generated %lld tokens "
+               "engine %s, %d threads: load %.2fs; prompt %lld tokens in %.2fs (%.1f tok/s); generated %lld tokens "
                "in %.2fs (%.1f tok/s); stop: %s\n",
-               infer::weight_format_name(*format), engine.threads(), st.seconds, prompt->ids.size(), prefill_s,
-               prefill_s > 0 ? double(prompt->ids.size()) / prefill_s : 0.0, static_cast<long long>(generated),
-               decode_s, decode_s > 0 && generated > 1 ? double(generated - 1) / decode_s : 0.0, stop_reason.c_str());
+               infer::weight_format_name(*format), engine.threads(), st.seconds,
+               static_cast<long long>(result->prompt_tokens), result->prefill_seconds,
+               result->prefill_seconds > 0 ? double(result->prompt_tokens) / result->prefill_seconds : 0.0,
+               static_cast<long long>(result->generated_tokens), result->decode_seconds,
+               result->decode_tokens_per_second(), result->stop_reason.c_str());
   const auto mem = process_memory();
   std::fprintf(stderr,
                "memory: resident %.0f MiB (peak %.0f MiB); weights %.0f MiB, KV cache %.0f MiB (%lld positions), "
                "checkpoint files %.0f MiB\n",
                mib(mem.resident_bytes), mib(mem.peak_resident_bytes), mib(st.weight_bytes), mib(st.kv_cache_bytes),
                static_cast<long long>(engine.context()), mib(st.checkpoint_bytes));
-  return stop_reason == "cancelled" ? kExitCancelled : kExitOk;
+  return result->stop_reason == "cancelled" ? kExitCancelled : kExitOk;
 }
 
 // `kanana generate` samples like `kanana chat` (model/sampling_options.h), 128 tokens at most.
@@ -180,7 +137,9 @@ int run_generate(const Args& a, Context& ctx) {
 
   auto threads = parse_threads(a);
   if (!threads.is_ok()) return report_error(threads.status(), true);
-  if (a.has("weights") && !a.get("weights").empty()) return run_native(a, ctx, go, a.get("weights"), *threads);
+  auto weights = parse_weights(a);
+  if (!weights.is_ok()) return report_error(weights.status(), /*usage=*/true);
+  if (!weights->empty()) return run_native(a, ctx, go, *weights, *threads);
   // A folder saved by `kanana model quantize` runs on the engine in its stored format.
   if (auto stored = infer::stored_weight_format(model_dir); stored.is_ok() && stored->has_value())
     return run_native(a, ctx, go, infer::weight_format_name(**stored), *threads);
@@ -244,10 +203,7 @@ KANANA_COMMAND(generate) {
                              {.name = "chat", .help = "wrap the prompt in the model's chat template"},
                              {.name = "system", .value_name = "TEXT", .help = "system message with --chat"},
                              {.name = "dtype", .value_name = "f32|bf16", .help = "LibTorch engine: compute dtype (default f32)"},
-                             {.name = "weights", .value_name = "f32|bf16|int8|q4",
-                              .help = "run the Torch-free CPU engine with every weight in this format (fp32 activations); "
-                                      "without it LibTorch runs the model (a folder from `kanana model quantize` runs on the engine in "
-                                      "its stored format)"},
+                             weights_option(),
                              threads_option()}),
           .run = run_generate};
 }
