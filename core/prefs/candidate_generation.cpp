@@ -1,4 +1,5 @@
-// Sampling candidates with core/model generate() and storing them (see candidate_generation.h).
+// Sampling candidates with core/model generate() or the CPU engine (infer::generate_text) and
+// storing them (see candidate_generation.h).
 #include "prefs/candidate_generation.h"
 
 #include <torch/torch.h>
@@ -9,6 +10,8 @@
 
 #include "base/strings.h"
 #include "data/hashing.h"
+#include "infer/llama_engine.h"
+#include "infer/text_generation.h"
 #include "model/checkpoint.h"
 #include "model/generate.h"
 #include "prefs/pref_store.h"
@@ -26,7 +29,10 @@ const OptionTable<CandidateSampling>& candidate_sampling_fields() {
       {{.key = "num_candidates", .member = &C::num_candidates, .help = "candidates per prompt and model", .min = 1},
        {.key = "chat_template", .member = &C::chat_template, .help = "prompt rendering",
         .choices = {"auto", "raw", "llama3", "chatml"}},
-       {.key = "dtype", .member = &C::dtype, .help = "compute dtype", .choices = {"float32", "bfloat16"}}});
+       {.key = "dtype", .member = &C::dtype, .help = "LibTorch's compute dtype", .choices = {"float32", "bfloat16"}},
+       {.key = "weights", .member = &C::weights,
+        .help = "run on the Torch-free CPU engine with every weight in this format (empty: LibTorch)",
+        .choices = {"", "f32", "bf16", "int8", "q4"}}});
   return fields;
 }
 
@@ -36,6 +42,7 @@ Json CandidateSampling::to_json() const {
   Json j = options_to_json(*this, candidate_sampling_fields());
   for (const char* key : {"num_candidates", "seed", "chat_template"}) j.erase(key);
   if (!greedy) j.erase("greedy");
+  if (weights.empty()) j.erase("weights");
   return j;
 }
 
@@ -50,7 +57,10 @@ namespace {
 
 struct LoadedSource {
   fs::path dir;
-  model::LoadedModel model;
+  model::LlamaConfig config;
+  int64_t context = 0;                         // positions a prompt and its sample may take
+  model::LoadedModel model;                    // LibTorch, or
+  std::unique_ptr<infer::LlamaEngine> engine;  // the CPU engine
   std::shared_ptr<const tok::Tokenizer> tokenizer;
   std::optional<tok::ChatTemplateKind> chat;  // unset: raw
 };
@@ -58,11 +68,27 @@ struct LoadedSource {
 Result<LoadedSource> load_source(const fs::path& dir, const CandidateSampling& o) {
   LoadedSource s;
   s.dir = dir;
-  model::LoadOptions lo;
-  KANANA_ASSIGN_OR_RETURN(lo.dtype, model::parse_dtype(o.dtype));
   KANANA_ASSIGN_OR_RETURN(s.tokenizer, tok::load_tokenizer(dir));
-  KANANA_ASSIGN_OR_RETURN(s.model, model::load_model(dir, lo));
-  s.model.model->eval();
+  std::string weights = o.weights;
+  if (weights.empty()) {
+    auto stored = infer::stored_weight_format(dir);
+    if (stored.is_ok() && stored->has_value()) weights = infer::weight_format_name(**stored);
+  }
+  if (!weights.empty()) {
+    infer::EngineOptions eo;
+    KANANA_ASSIGN_OR_RETURN(eo.weights, infer::parse_weight_format(weights));
+    eo.threads = o.threads;
+    KANANA_ASSIGN_OR_RETURN(s.engine, infer::LlamaEngine::load(dir, eo));
+    s.config = s.engine->config();
+    s.context = s.engine->context();
+  } else {
+    model::LoadOptions lo;
+    KANANA_ASSIGN_OR_RETURN(lo.dtype, model::parse_dtype(o.dtype));
+    KANANA_ASSIGN_OR_RETURN(s.model, model::load_model(dir, lo));
+    s.model.model->eval();
+    s.config = s.model.config;
+    s.context = s.config.max_position_embeddings;
+  }
   if (o.chat_template == "auto") {
     auto kind = tok::detect_chat_template(dir);
     if (kind.is_ok()) s.chat = *kind;
@@ -87,7 +113,7 @@ Result<std::vector<int32_t>> render_prompt(const LoadedSource& s, const Json& me
     if (!text.empty()) text += "\n\n";
     text += m["content"].get<std::string>();
   }
-  eo.add_bos = s.model.config.bos_token_id.has_value();
+  eo.add_bos = s.config.bos_token_id.has_value();
   eo.parse_special = false;
   return s.tokenizer->encode(text, eo);
 }
@@ -131,11 +157,10 @@ Result<SamplingSummary> sample_candidates(const std::vector<fs::path>& models, c
         for (const auto& s : tok::chat_stop_strings(*src.chat)) go.stop_strings.push_back(s);
       }
       // Leave room for the prompt inside the model's context.
-      const int64_t room = src.model.config.max_position_embeddings - static_cast<int64_t>(prompt->size());
+      const int64_t room = src.context - static_cast<int64_t>(prompt->size());
       if (room < 1)
         return invalid_argument("prompt " + std::to_string(r.prompt_id) + " has " + std::to_string(prompt->size()) +
-                                " tokens, more than the model's context of " +
-                                std::to_string(src.model.config.max_position_embeddings));
+                                " tokens, more than the model's context of " + std::to_string(src.context));
       go.max_new_tokens = std::min(go.max_new_tokens, room);
       Json sampling = options.to_json();
       sampling["chat_template"] = src.chat ? tok::chat_template_name(*src.chat) : "raw";
@@ -148,9 +173,22 @@ Result<SamplingSummary> sample_candidates(const std::vector<fs::path>& models, c
         const int64_t seed = candidate_seed(options.seed, r.prompt_id, r.model, sample);
         go.seed = static_cast<uint64_t>(seed);
         const auto start = std::chrono::steady_clock::now();
-        auto result = model::generate(src.model.model, {*prompt}, go, src.tokenizer, {}, cancel);
-        if (!result.is_ok()) return result.status().with_context("sampling prompt " + std::to_string(r.prompt_id));
-        const model::GeneratedSequence& seq = result->sequences.at(0);
+        model::GeneratedSequence seq;
+        if (src.engine) {
+          infer::TextRequest request;
+          request.sampling = go;
+          request.stop_ids = go.stop_token_ids;
+          request.stop_strings = go.stop_strings;
+          auto result = infer::generate_text(*src.engine, *prompt, request, src.tokenizer, {}, cancel);
+          if (!result.is_ok()) return result.status().with_context("sampling prompt " + std::to_string(r.prompt_id));
+          seq.text = std::move(result->text);
+          seq.tokens = std::move(result->ids);
+          seq.stop_reason = result->stop_reason;
+        } else {
+          auto result = model::generate(src.model.model, {*prompt}, go, src.tokenizer, {}, cancel);
+          if (!result.is_ok()) return result.status().with_context("sampling prompt " + std::to_string(r.prompt_id));
+          seq = std::move(result->sequences.at(0));
+        }
         if (seq.stop_reason == "cancelled") {
           summary.cancelled = true;
           return summary;

@@ -33,8 +33,11 @@ namespace kanana::prefs {
 struct CandidateSampling : model::SamplingOptions {
   int64_t num_candidates = 2;          // per prompt and model
   std::string chat_template = "auto";  // auto | raw | llama3 | chatml
-  std::string dtype = "float32";       // float32 | bfloat16
-  int threads = 0;                     // LibTorch intra-op threads; 0 leaves the current setting
+  std::string dtype = "float32";       // LibTorch's compute dtype: float32 | bfloat16
+  // "" = LibTorch in `dtype`; f32 | bf16 | int8 | q4 = the Torch-free CPU engine with every
+  // weight in that format (a `kanana model quantize` folder always runs on the engine).
+  std::string weights;
+  int threads = 0;                     // compute threads; 0 leaves LibTorch's setting / all cores for the engine
 
   CandidateSampling() {
     temperature = 0.8;
@@ -44,7 +47,7 @@ struct CandidateSampling : model::SamplingOptions {
   // What candidates.sampling_json records (the settings that shaped the sample).
   Json to_json() const;
 };
-// The sampling table plus num_candidates, chat_template and dtype (`seed` is the base seed
+// The sampling table plus num_candidates, chat_template, dtype and weights (`seed` is the base seed
 // every candidate derives its own from).
 const OptionTable<CandidateSampling>& candidate_sampling_fields();
 

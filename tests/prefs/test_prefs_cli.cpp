@@ -214,6 +214,50 @@ class TestPrefsCli : public QObject {
     QVERIFY(!missing.is_ok());
     QVERIFY(test::contains(missing.status().message(), "nope"));
   }
+
+  // Candidates from the CPU engine: greedy f32 candidates equal LibTorch's, a sampled one is
+  // reproduced by its seed, and the format is recorded with the sampling settings.
+  void candidatesOnTheCpuEngine() {
+    const std::vector<SampleRequest> requests = {
+        {.prompt_id = 1, .messages = Json::array({msg("user", "Tell me a story.")}), .count = 1},
+        {.prompt_id = 2, .messages = Json::array({msg("user", "짧게 답해 주세요.")}), .count = 1}};
+    auto collect = [&](const CandidateSampling& o) {
+      std::vector<SampledCandidate> out;
+      auto summary = sample_candidates({root_ / "m1"}, requests, o, [&](const SampledCandidate& c) {
+        out.push_back(c);
+        return Status::ok();
+      });
+      if (!summary.is_ok()) qWarning("%s", summary.status().message().c_str());
+      return out;
+    };
+    CandidateSampling greedy;
+    greedy.max_new_tokens = 8;
+    greedy.threads = 1;
+    greedy.greedy = true;
+    const auto torch_candidates = collect(greedy);
+    greedy.weights = "f32";
+    const auto engine_candidates = collect(greedy);
+    QCOMPARE(engine_candidates.size(), size_t(2));
+    QCOMPARE(torch_candidates.size(), size_t(2));
+    for (size_t i = 0; i < 2; ++i) {
+      QCOMPARE(engine_candidates[i].text, torch_candidates[i].text);
+      QCOMPARE(engine_candidates[i].tokens, torch_candidates[i].tokens);
+    }
+    QCOMPARE(engine_candidates[0].sampling["weights"], Json("f32"));
+    QVERIFY(!torch_candidates[0].sampling.contains("weights"));
+    CandidateSampling sampled;
+    sampled.max_new_tokens = 8;
+    sampled.threads = 1;
+    sampled.weights = "q4";
+    const auto a = collect(sampled), b = collect(sampled);
+    QCOMPARE(a.size(), size_t(2));
+    QCOMPARE(a[1].text, b[1].text);
+    QCOMPARE(a[1].seed, b[1].seed);
+    sampled.weights = "q3";
+    auto bad = sample_candidates({root_ / "m1"}, requests, sampled, {});
+    QVERIFY(!bad.is_ok());
+    QVERIFY2(test::contains(bad.status().message(), "q3"), bad.status().message().c_str());
+  }
 };
 
 #include "test_main.h"
