@@ -216,7 +216,8 @@ class TestServeApi : public QObject {
     body["top_logprobs"] = 3;
     auto r = test::post(port_, "/v1/chat/completions", body.dump());
     QVERIFY2(r.status == 200, r.body.c_str());
-    const Json& content = r.json()["choices"][0]["logprobs"]["content"];
+    const Json reply = r.json();
+    const Json& content = reply["choices"][0]["logprobs"]["content"];
     QVERIFY(content.is_array() && !content.empty());
     for (const auto& t : content) {
       QVERIFY(t["logprob"].get<double>() <= 0);
@@ -280,7 +281,8 @@ class TestServeApi : public QObject {
                                {"json_schema", {{"name", "x"}, {"schema", {{"type", "object"}, {"required", {"a"}}}}}}};
     auto r = test::post(port_, "/v1/chat/completions", body.dump());
     QVERIFY2(r.status == 200, r.body.c_str());
-    const Json& v = r.json()["choices"][0]["json_validation"];
+    const Json reply = r.json();
+    const Json& v = reply["choices"][0]["json_validation"];
     QCOMPARE(v["valid"].get<bool>(), false);  // random text is not JSON
     QVERIFY(!v["errors"].empty());
     const auto req = serve::parse_completion_request(body, true);
@@ -322,6 +324,7 @@ class TestServeApi : public QObject {
     // A prompt longer than the context.
     std::string big;
     for (int i = 0; i < 400; ++i) big += "word" + std::to_string(i) + " ";
+    b = chat_body("x", 4);
     b["messages"][1]["content"] = big;
     check_error_shape(test::post(port_, "/v1/chat/completions", b.dump()), 400, "messages", "context_length_exceeded");
     // The server is still fine.
