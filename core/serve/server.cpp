@@ -147,7 +147,7 @@ bool pump_stream(RequestRun& run, httplib::DataSink& sink) {
   };
   const size_t n = run.gens.size();
   std::vector<bool> done(n, false);
-  std::vector<std::string> held(n);  // with tools: the text, answered at the end as content or calls
+  std::vector<std::string> held(n);  // each choice's text so far (with tools: sent at the end, as content or calls)
   std::vector<int64_t> completion(n, 0);
   if (r.chat)
     for (size_t i = 0; i < n; ++i)
@@ -163,10 +163,9 @@ bool pump_stream(RequestRun& run, httplib::DataSink& sink) {
       waited = true;
       completion[i] = u.completion_tokens;
       const Json lp = r.logprobs && !u.logprobs.empty() ? logprobs_json(u.logprobs, r.chat) : Json();
+      held[i] += u.text;
       if (!u.text.empty() || !lp.is_null()) {
-        if (tools) {
-          held[i] += u.text;
-        } else {
+        if (!tools) {
           Json choice = r.chat ? Json{{"index", i}, {"delta", {{"content", u.text}}}, {"logprobs", lp}, {"finish_reason", nullptr}}
                                : Json{{"index", i}, {"text", u.text}, {"logprobs", lp}, {"finish_reason", nullptr}};
           if (!send(run.chunk(choice))) return gone();
@@ -196,7 +195,7 @@ bool pump_stream(RequestRun& run, httplib::DataSink& sink) {
           if (!reply.message["content"].is_null()) delta["content"] = reply.message["content"];
         }
         final = {{"index", i}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", reason}};
-        if (r.response_format != "text") final["json_validation"] = validate_response_format(r, u.text);
+        if (r.response_format != "text") final["json_validation"] = validate_response_format(r, held[i]);
       } else {
         final = {{"index", i}, {"text", ""}, {"logprobs", nullptr}, {"finish_reason", u.finish_reason}};
       }

@@ -246,6 +246,14 @@ class TestServeApi : public QObject {
     auto with_tools = test::post(port_, "/v1/chat/completions", body.dump());
     QVERIFY2(with_tools.status == 200, with_tools.body.c_str());
     QVERIFY(with_tools.json()["usage"]["prompt_tokens"].get<int>() > plain.json()["usage"]["prompt_tokens"].get<int>() + 20);
+    // Streamed with tools, the reply comes whole at the end (calls cannot be told from text
+    // before it is complete): the same text.
+    Json streamed = body;
+    streamed["stream"] = true;
+    const auto sse = test::parse_sse(test::post(port_, "/v1/chat/completions", streamed.dump()).body);
+    QVERIFY(sse.done);
+    QCOMPARE(QString::fromStdString(test::streamed_text(sse, 0, true)),
+             QString::fromStdString(with_tools.json()["choices"][0]["message"]["content"].get<std::string>()));
     body["tool_choice"] = "none";
     auto none = test::post(port_, "/v1/chat/completions", body.dump());
     QCOMPARE(none.json()["usage"]["prompt_tokens"], plain.json()["usage"]["prompt_tokens"]);
