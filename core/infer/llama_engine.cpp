@@ -242,6 +242,7 @@ Result<std::unique_ptr<LlamaEngine>> LlamaEngine::load(const fs::path& dir, cons
   if (c.hidden_act != "silu")
     return invalid_argument((dir / "config.json").string() + ": hidden_act '" + c.hidden_act + "' (the engine runs silu)");
   if (options.prefill_chunk < 1) return invalid_argument("engine: prefill_chunk must be at least 1");
+  if (options.slots < 1) return invalid_argument("engine: slots must be at least 1");
   e->context_ = options.context > 0 ? options.context : std::min<int64_t>(c.max_position_embeddings, 4096);
   e->pool_ = std::make_unique<ThreadPool>(options.threads);
   KANANA_RETURN_IF_ERROR(e->load_tensors(dir));
@@ -264,10 +265,10 @@ Result<std::unique_ptr<LlamaEngine>> LlamaEngine::load(const fs::path& dir, cons
   return e;
 }
 
-std::vector<LlamaEngine::Slot> LlamaEngine::slots() {
+std::vector<LlamaEngine::TensorSlot> LlamaEngine::tensor_slots() {
   const model::LlamaConfig& c = config_;
   const int64_t H = c.hidden_size, Q = c.q_width(), KV = c.kv_width(), I = c.intermediate_size;
-  std::vector<Slot> out;
+  std::vector<TensorSlot> out;
   auto mat = [&](QuantMatrix& m, std::string name, int64_t rows, int64_t cols) {
     out.push_back({std::move(name), &m, nullptr, rows, cols});
   };
@@ -328,7 +329,7 @@ Status LlamaEngine::load_tensors(const fs::path& dir) {
   const TensorSource src(*reader, dir.string(), *convert);
   layers_.resize(size_t(config_.num_hidden_layers));
   uint64_t bytes = 0;
-  for (Slot& slot : slots()) {
+  for (TensorSlot& slot : tensor_slots()) {
     if (slot.matrix) {
       KANANA_ASSIGN_OR_RETURN(*slot.matrix, stored ? src.stored(slot.name, slot.rows, slot.cols, fmt)
                                                    : src.matrix(slot.name, slot.rows, slot.cols, fmt));
@@ -366,10 +367,10 @@ Status LlamaEngine::save(const fs::path& out, bool overwrite) const {
   fs::create_directory(tmp, ec);
   if (ec) return fs_error(tmp, "create the folder");
   auto write_all = [&]() -> Status {
-    // save() only reads the weights; slots() hands out the same pointers load_tensors() fills.
-    const std::vector<Slot> list = const_cast<LlamaEngine*>(this)->slots();
+    // save() only reads the weights; tensor_slots() hands out the pointers load_tensors() fills.
+    const std::vector<TensorSlot> list = const_cast<LlamaEngine*>(this)->tensor_slots();
     std::vector<st::TensorInfo> layout;
-    for (const Slot& s : list) {
+    for (const TensorSlot& s : list) {
       if (s.vector) {
         layout.push_back({.name = s.name, .dtype = st::DType::F32, .shape = {int64_t(s.vector->size())}});
         continue;
@@ -384,7 +385,7 @@ Status LlamaEngine::save(const fs::path& out, bool overwrite) const {
     const std::map<std::string, std::string> metadata = {{"format", "kanana-engine"},
                                                          {st::kEngineWeightsKey, weight_format_name(options_.weights)}};
     KANANA_ASSIGN_OR_RETURN(auto writer, st::SafetensorsWriter::open(tmp / "model.safetensors", layout, metadata));
-    for (const Slot& s : list) {
+    for (const TensorSlot& s : list) {
       if (s.vector) {
         KANANA_RETURN_IF_ERROR(writer->write_bytes(
             s.name, {reinterpret_cast<const uint8_t*>(s.vector->data()), s.vector->size() * sizeof(float)}));
@@ -428,8 +429,14 @@ Status LlamaEngine::save(const fs::path& out, bool overwrite) const {
 
 void LlamaEngine::allocate_state() {
   const model::LlamaConfig& c = config_;
-  const size_t B = size_t(options_.prefill_chunk);
-  const size_t cache = size_t(c.num_hidden_layers) * size_t(c.kv_width()) * size_t(context_);
+  const size_t S = size_t(options_.slots);
+  batch_rows_ = std::max(options_.prefill_chunk, options_.slots);
+  const size_t B = size_t(batch_rows_);
+  positions_.assign(S, 0);
+  row_slot_.assign(B, 0);
+  row_pos_.assign(B, 0);
+  step_ids_.assign(B, 0);
+  const size_t cache = S * size_t(c.num_hidden_layers) * size_t(c.kv_width()) * size_t(context_);
   k_cache_.assign(cache, 0.f);
   v_cache_.assign(cache, 0.f);
   x_.assign(B * size_t(c.hidden_size), 0.f);
@@ -442,31 +449,112 @@ void LlamaEngine::allocate_state() {
   up_.assign(B * size_t(c.intermediate_size), 0.f);
   scores_.assign(size_t(c.num_attention_heads) * size_t(context_), 0.f);
   logits_.assign(size_t(c.vocab_size), 0.f);
+  if (S > 1) {
+    head_in_.assign(S * size_t(c.hidden_size), 0.f);
+    step_which_.assign(S, 0);
+    batch_logits_.assign(S * size_t(c.vocab_size), 0.f);
+  }
   stats_.kv_cache_bytes = 2 * cache * 4;
   stats_.scratch_bytes = 4 * (x_.size() + h_.size() + q_.size() + k_.size() + v_.size() + att_.size() +
                               gate_.size() + up_.size() + scores_.size() + logits_.size() + rope_cos_.size() +
-                              rope_sin_.size());
+                              rope_sin_.size() + head_in_.size() + batch_logits_.size());
 }
 
-Result<std::span<const float>> LlamaEngine::forward(std::span<const int32_t> tokens, float* all_logits) {
+Status LlamaEngine::check_tokens(std::span<const int32_t> tokens, int64_t slot, int64_t* total) const {
   const int64_t n = int64_t(tokens.size());
-  if (n == 0) return invalid_argument("engine: forward() needs at least one token");
-  if (position_ + n > context_)
-    return out_of_range("engine: " + std::to_string(position_) + " cached + " + std::to_string(n) +
+  if (n == 0) return invalid_argument("engine: slot " + std::to_string(slot) + " has no tokens to run");
+  const int64_t position = positions_[size_t(slot)];
+  if (position + n > context_)
+    return out_of_range("engine: " + std::to_string(position) + " cached + " + std::to_string(n) +
                         " new tokens exceed the context of " + std::to_string(context_) + " positions");
   for (int64_t i = 0; i < n; ++i)
     if (tokens[size_t(i)] < 0 || tokens[size_t(i)] >= config_.vocab_size)
       return invalid_argument("engine: token " + std::to_string(i) + " has id " + std::to_string(tokens[size_t(i)]) +
                               ", outside the vocabulary of " + std::to_string(config_.vocab_size));
+  *total += n;
+  return Status::ok();
+}
+
+Result<std::span<const float>> LlamaEngine::forward(std::span<const int32_t> tokens, float* all_logits) {
+  if (tokens.empty()) return invalid_argument("engine: forward() needs at least one token");
+  const int64_t n = int64_t(tokens.size());
+  int64_t total = 0;
+  KANANA_RETURN_IF_ERROR(check_tokens(tokens, 0, &total));
+  const model::LlamaConfig& c = config_;
+  const int64_t H = c.hidden_size;
+  const QuantMatrix& head = c.tie_word_embeddings ? embed_ : lm_head_;
   for (int64_t done = 0; done < n; done += options_.prefill_chunk) {
     const int64_t m = std::min(options_.prefill_chunk, n - done);
-    run_chunk(tokens.data() + done, m, all_logits ? all_logits + done * config_.vocab_size : nullptr);
+    for (int64_t r = 0; r < m; ++r) {
+      row_slot_[size_t(r)] = 0;
+      row_pos_[size_t(r)] = positions_[0] + r;
+    }
+    run_rows(tokens.data() + done, m);
+    float* chunk_logits = all_logits ? all_logits + done * c.vocab_size : nullptr;
+    if (chunk_logits != nullptr && m > 1) {
+      matmul(head, h_.data(), m, chunk_logits, pool_.get());
+      std::memcpy(logits_.data(), chunk_logits + (m - 1) * c.vocab_size, size_t(c.vocab_size) * 4);
+    } else if (chunk_logits != nullptr || done + m == n) {  // only the last row's logits are returned
+      matvec(head, h_.data() + (m - 1) * H, logits_.data(), pool_.get());
+      if (chunk_logits != nullptr) std::memcpy(chunk_logits, logits_.data(), size_t(c.vocab_size) * 4);
+    }
+    positions_[0] += m;
   }
   return std::span<const float>(logits_);
 }
 
-// Rows [0, n) of the chunk are positions position_ .. position_ + n - 1.
-void LlamaEngine::run_chunk(const int32_t* tokens, int64_t n, float* all_logits) {
+Result<std::span<const float>> LlamaEngine::step(std::span<const SlotTokens> entries) {
+  if (entries.empty()) return invalid_argument("engine: step() needs at least one sequence");
+  const model::LlamaConfig& c = config_;
+  const int64_t H = c.hidden_size, S = slots();
+  int64_t total = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const SlotTokens& e = entries[i];
+    if (e.slot < 0 || e.slot >= S)
+      return invalid_argument("engine: slot " + std::to_string(e.slot) + " is outside 0.." + std::to_string(S - 1));
+    for (size_t j = 0; j < i; ++j)
+      if (entries[j].slot == e.slot)
+        return invalid_argument("engine: slot " + std::to_string(e.slot) + " appears twice in one step");
+    KANANA_RETURN_IF_ERROR(check_tokens(e.tokens, e.slot, &total));
+  }
+  if (total > batch_rows_)
+    return invalid_argument("engine: a step of " + std::to_string(total) + " tokens exceeds the " +
+                            std::to_string(batch_rows_) + " rows the engine was sized for");
+  // Rows: every entry's tokens in order.
+  int64_t r = 0;
+  for (const SlotTokens& e : entries)
+    for (size_t i = 0; i < e.tokens.size(); ++i, ++r) {
+      step_ids_[size_t(r)] = e.tokens[i];
+      row_slot_[size_t(r)] = e.slot;
+      row_pos_[size_t(r)] = positions_[size_t(e.slot)] + int64_t(i);
+    }
+  run_rows(step_ids_.data(), total);
+  for (const SlotTokens& e : entries) positions_[size_t(e.slot)] += int64_t(e.tokens.size());
+
+  // The head for the entries that want logits, in one pass over its weights.
+  const QuantMatrix& head = c.tie_word_embeddings ? embed_ : lm_head_;
+  const int64_t V = c.vocab_size;
+  if (S == 1) {  // one entry
+    if (entries[0].logits) matvec(head, h_.data() + (total - 1) * H, logits_.data(), pool_.get());
+    return std::span<const float>(logits_);
+  }
+  int64_t wanted = 0, end = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    end += int64_t(entries[i].tokens.size());
+    if (!entries[i].logits) continue;
+    std::memcpy(head_in_.data() + wanted * H, h_.data() + (end - 1) * H, size_t(H) * 4);
+    step_which_[size_t(wanted++)] = int64_t(i);
+  }
+  if (wanted > 0) matmul(head, head_in_.data(), wanted, batch_logits_.data(), pool_.get());
+  // Row k of the product belongs to entry step_which_[k] >= k: move from the last one down.
+  for (int64_t k = wanted - 1; k >= 0; --k)
+    if (const int64_t to = step_which_[size_t(k)]; to != k)
+      std::memcpy(batch_logits_.data() + to * V, batch_logits_.data() + k * V, size_t(V) * 4);
+  return std::span<const float>(batch_logits_.data(), entries.size() * size_t(V));
+}
+
+// Row r of the pass is slot row_slot_[r] at position row_pos_[r].
+void LlamaEngine::run_rows(const int32_t* tokens, int64_t n) {
   const model::LlamaConfig& c = config_;
   const int64_t H = c.hidden_size, Q = c.q_width(), KV = c.kv_width(), I = c.intermediate_size;
   const int64_t hd = c.head_dim, half = hd / 2;
@@ -486,9 +574,9 @@ void LlamaEngine::run_chunk(const int32_t* tokens, int64_t n, float* all_logits)
     add_bias(q_.data(), L.q_bias, n, Q);
     add_bias(k_.data(), L.k_bias, n, KV);
     add_bias(v_.data(), L.v_bias, n, KV);
-    // RoPE (rotate_half convention) on q and k, then k and v into the cache.
+    // RoPE (rotate_half convention) on q and k, then k and v into the row's slot of the cache.
     for (int64_t r = 0; r < n; ++r) {
-      const int64_t pos = position_ + r;
+      const int64_t pos = row_pos_[size_t(r)];
       const float* cs = rope_cos_.data() + pos * half;
       const float* sn = rope_sin_.data() + pos * half;
       auto rotate = [&](float* v) {
@@ -499,10 +587,11 @@ void LlamaEngine::run_chunk(const int32_t* tokens, int64_t n, float* all_logits)
         }
       };
       for (int64_t h = 0; h < c.num_attention_heads; ++h) rotate(q_.data() + r * Q + h * hd);
+      const size_t slot_layer = size_t(row_slot_[size_t(r)]) * size_t(c.num_hidden_layers) + size_t(l);
       for (int64_t g = 0; g < c.num_key_value_heads; ++g) {
         float* kr = k_.data() + r * KV + g * hd;
         rotate(kr);
-        const size_t at = ((size_t(l) * c.num_key_value_heads + g) * context_ + pos) * hd;
+        const size_t at = ((slot_layer * c.num_key_value_heads + g) * context_ + pos) * hd;
         std::memcpy(k_cache_.data() + at, kr, hd * 4);
         std::memcpy(v_cache_.data() + at, v_.data() + r * KV + g * hd, hd * 4);
       }
@@ -527,19 +616,11 @@ void LlamaEngine::run_chunk(const int32_t* tokens, int64_t n, float* all_logits)
   }
 
   for (int64_t r = 0; r < n; ++r) rms_norm(x_.data() + r * H, final_norm_.data(), H, c.rms_norm_eps, h_.data() + r * H);
-  const QuantMatrix& head = c.tie_word_embeddings ? embed_ : lm_head_;
-  if (all_logits != nullptr && n > 1) {
-    matmul(head, h_.data(), n, all_logits, pool);
-    std::memcpy(logits_.data(), all_logits + (n - 1) * c.vocab_size, size_t(c.vocab_size) * 4);
-  } else {
-    matvec(head, h_.data() + (n - 1) * H, logits_.data(), pool);
-    if (all_logits != nullptr) std::memcpy(all_logits, logits_.data(), size_t(c.vocab_size) * 4);
-  }
-  position_ += n;
 }
 
-// Causal GQA attention of the chunk's n query rows over the cache, heads split over the pool:
-// att[r, h] = softmax(q[r, h] . K[g]^T * head_dim^-0.5) V[g] over positions 0 .. position_ + r.
+// Causal GQA attention of the pass's n query rows, each over its slot's cache, heads split over
+// the pool: att[r, h] = softmax(q[r, h] . K[slot, g]^T * head_dim^-0.5) V[slot, g] over
+// positions 0 .. row_pos_[r].
 void LlamaEngine::attention(int64_t l, int64_t n) {
   const model::LlamaConfig& c = config_;
   const int64_t hd = c.head_dim, Q = c.q_width(), groups = c.kv_groups();
@@ -547,13 +628,14 @@ void LlamaEngine::attention(int64_t l, int64_t n) {
   pool_->parallel_for(0, c.num_attention_heads, [&](int64_t h0, int64_t h1) {
     for (int64_t h = h0; h < h1; ++h) {
       const int64_t g = h / groups;
-      const size_t base = (size_t(l) * c.num_key_value_heads + g) * context_ * hd;
-      const float* K = k_cache_.data() + base;
-      const float* V = v_cache_.data() + base;
       float* s = scores_.data() + h * context_;
       for (int64_t r = 0; r < n; ++r) {
+        const size_t slot_layer = size_t(row_slot_[size_t(r)]) * size_t(c.num_hidden_layers) + size_t(l);
+        const size_t base = (slot_layer * c.num_key_value_heads + g) * context_ * hd;
+        const float* K = k_cache_.data() + base;
+        const float* V = v_cache_.data() + base;
         const float* q = q_.data() + r * Q + h * hd;
-        const int64_t len = position_ + r + 1;
+        const int64_t len = row_pos_[size_t(r)] + 1;
         float m = -INFINITY;
         for (int64_t t = 0; t < len; ++t) {
           const float* k = K + t * hd;

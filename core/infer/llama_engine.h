@@ -15,6 +15,14 @@
 // output rows (and attention heads) over the pool. All scratch is sized at load time: forward()
 // allocates nothing.
 //
+// Several sequences (continuous batching, core/serve): with `slots` > 1 the engine keeps one KV
+// region and position per slot, and step() runs rows of several slots -- decode rows and
+// prefill chunks -- through each weight matrix together, so the weights are read once per
+// step whatever the batch. Every row carries its own slot and position for RoPE and attention;
+// since matmul of n rows is bit-identical to n matvecs (kernels.h) and attention, norms and
+// the MLP are per row, a sequence's logits do not depend on what else is in the step or on how
+// its prompt was chunked. forward() is slot 0.
+//
 // Threading contract: one caller at a time (the pool is not re-entrant).
 #pragma once
 
@@ -38,6 +46,7 @@ struct EngineOptions {
   int threads = 0;                           // compute threads; <= 0: all cores (loading uses all)
   int64_t context = 0;                       // KV cache positions; 0 = min(max_position_embeddings, 4096)
   int64_t prefill_chunk = 32;                // prompt rows per matmul pass (scratch grows with it)
+  int64_t slots = 1;                         // sequences with their own KV cache (`context` positions each)
 };
 
 // What loading measured; memory in bytes.
@@ -76,8 +85,8 @@ class LlamaEngine {
   const EngineLoadStats& load_stats() const { return stats_; }
   int threads() const { return pool_->size(); }
   int64_t context() const { return context_; }
-  int64_t position() const { return position_; }  // tokens in the KV cache
-  void reset() { position_ = 0; }                  // forget the cache (the memory stays)
+  int64_t position() const { return positions_[0]; }  // tokens in slot 0's KV cache
+  void reset() { positions_[0] = 0; }                  // forget slot 0's cache (the memory stays)
 
   // Writes the weights in their loaded format to `out` (see stored_weight_format) with the
   // source folder's config.json and every other non-weight file of it (tokenizer, generation
@@ -86,27 +95,47 @@ class LlamaEngine {
   // complete.
   Status save(const std::filesystem::path& out, bool overwrite = false) const;
 
-  // Runs `tokens` at positions position() .. position() + n - 1, appending them to the cache.
+  // Runs `tokens` at positions position() .. position() + n - 1 of slot 0, appending them to the cache.
   // Returns the logits after the last token (vocab floats, valid until the next call). With
   // `all_logits` (n * vocab floats) every position's logits are written there too (perplexity).
   // Errors (nothing changes): an id outside the vocabulary, or the context would overflow.
   Result<std::span<const float>> forward(std::span<const int32_t> tokens, float* all_logits = nullptr);
 
+  // ---- several sequences ----
+  int64_t slots() const { return int64_t(positions_.size()); }
+  // The most rows one step() may carry: max(prefill_chunk, slots).
+  int64_t batch_rows() const { return batch_rows_; }
+  int64_t slot_position(int64_t slot) const { return positions_[size_t(slot)]; }
+  void reset_slot(int64_t slot) { positions_[size_t(slot)] = 0; }
+
+  struct SlotTokens {
+    int64_t slot = 0;
+    std::span<const int32_t> tokens;  // appended at slot_position(slot) ..
+    bool logits = true;               // false: a prefill chunk that is not the prompt's last
+  };
+  // One pass over the weights for every entry's tokens. Returns entries.size() rows of vocab
+  // floats: row i the logits after entry i's last token (unwritten when its `logits` is
+  // false), valid until the next call. Errors (nothing changes): a slot out of range or named
+  // twice, no tokens, more than batch_rows() tokens in all, a bad id, a full context.
+  Result<std::span<const float>> step(std::span<const SlotTokens> entries);
+
  private:
   struct Layer;
   // One tensor of the checkpoint and where it lives in the engine: a matrix (rows x cols) or a
   // vector (rows floats). The one list of names load_tensors() reads and save() writes.
-  struct Slot {
+  struct TensorSlot {
     std::string name;
     QuantMatrix* matrix = nullptr;
     std::vector<float>* vector = nullptr;
     int64_t rows = 0, cols = 0;
   };
   LlamaEngine();
-  std::vector<Slot> slots();
+  std::vector<TensorSlot> tensor_slots();
   Status load_tensors(const std::filesystem::path& dir);
   void allocate_state();
-  void run_chunk(const int32_t* tokens, int64_t n, float* all_logits);
+  Status check_tokens(std::span<const int32_t> tokens, int64_t slot, int64_t* total) const;
+  // Rows [0, n) at (row_slot_[r], row_pos_[r]); leaves the final-normed hidden rows in h_.
+  void run_rows(const int32_t* tokens, int64_t n);
   void attention(int64_t layer, int64_t n);
 
   std::filesystem::path dir_;
@@ -115,7 +144,11 @@ class LlamaEngine {
   EngineLoadStats stats_;
   std::unique_ptr<ThreadPool> pool_;
   int64_t context_ = 0;
-  int64_t position_ = 0;
+  int64_t batch_rows_ = 0;
+  std::vector<int64_t> positions_;  // per slot: tokens in its KV cache
+  std::vector<int64_t> row_slot_, row_pos_;  // per row of the current pass (batch_rows)
+  std::vector<int32_t> step_ids_;            // step(): the pass's token ids (batch_rows)
+  std::vector<int64_t> step_which_;          // step(): entry of each gathered head row (slots)
 
   std::vector<Layer> layers_;
   QuantMatrix embed_;           // (vocab, hidden) rows, also the head when tied
@@ -123,9 +156,10 @@ class LlamaEngine {
   std::vector<float> final_norm_;
   std::vector<float> rope_cos_, rope_sin_;  // (context, head_dim / 2)
 
-  std::vector<float> k_cache_, v_cache_;  // (layers, kv_heads, context, head_dim)
-  // Scratch for up to prefill_chunk rows.
+  std::vector<float> k_cache_, v_cache_;  // (slots, layers, kv_heads, context, head_dim)
+  // Scratch for up to batch_rows rows.
   std::vector<float> x_, h_, q_, k_, v_, att_, gate_, up_, scores_, logits_;
+  std::vector<float> head_in_, batch_logits_;  // step(): (slots, hidden), (slots, vocab)
 };
 
 }  // namespace kanana::infer

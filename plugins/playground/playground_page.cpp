@@ -8,6 +8,7 @@
 #include "chat_panel.h"
 #include "rag_panel.h"
 #include "sdk/workbench_context.h"
+#include "serve_panel.h"
 #include "tools_panel.h"
 
 namespace kanana::playground {
@@ -15,7 +16,8 @@ namespace kanana::playground {
 namespace {
 constexpr const char* kModeKey = "playground/mode";
 const QStringList& modes() {
-  static const QStringList m = {QStringLiteral("chat"), QStringLiteral("rag"), QStringLiteral("tools")};
+  static const QStringList m = {QStringLiteral("chat"), QStringLiteral("rag"), QStringLiteral("tools"),
+                               QStringLiteral("serve")};
   return m;
 }
 }  // namespace
@@ -29,7 +31,9 @@ PlaygroundPage::PlaygroundPage(gui::WorkbenchContext* context, QWidget* parent) 
   tools_ = new ToolsPanel(context, tabs_);
   tabs_->addTab(chat_, tr("Chat"));
   tabs_->addTab(rag_, tr("RAG"));
+  serve_ = new ServePanel(context, tabs_);
   tabs_->addTab(tools_, tr("Tools"));
+  tabs_->addTab(serve_, tr("Serve"));
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(tabs_);

@@ -1,5 +1,5 @@
-// The Playground page: Chat, RAG and Tools modes in tabs. The last mode used is remembered
-// (settings key playground/mode: "chat" | "rag" | "tools").
+// The Playground page: Chat, RAG, Tools and Serve modes in tabs. The last mode used is
+// remembered (settings key playground/mode: "chat" | "rag" | "tools" | "serve").
 #pragma once
 
 #include <QWidget>
@@ -14,6 +14,7 @@ namespace kanana::playground {
 
 class ChatPanel;
 class RagPanel;
+class ServePanel;
 class ToolsPanel;
 
 class PlaygroundPage : public QWidget {
@@ -24,7 +25,8 @@ class PlaygroundPage : public QWidget {
   ChatPanel* chat() const { return chat_; }
   RagPanel* rag() const { return rag_; }
   ToolsPanel* tools() const { return tools_; }
-  void setMode(const QString& mode);  // "chat" | "rag" | "tools"
+  ServePanel* serve() const { return serve_; }
+  void setMode(const QString& mode);  // "chat" | "rag" | "tools" | "serve"
   QString mode() const;
 
  private:
@@ -33,6 +35,7 @@ class PlaygroundPage : public QWidget {
   ChatPanel* chat_;
   RagPanel* rag_;
   ToolsPanel* tools_;
+  ServePanel* serve_;
 };
 
 }  // namespace kanana::playground
