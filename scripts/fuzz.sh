@@ -25,7 +25,7 @@ fi
 harnesses=("$@")
 if [ ${#harnesses[@]} -eq 0 ]; then
   mapfile -t harnesses < <(sed -n '/^set(KANANA_FUZZ_HARNESSES/,/)/p' tests/fuzz/CMakeLists.txt |
-                           tr ' ' '\n' | grep -E '^[a-z_0-9]+$' | grep -v '^set$')
+                           tr ' ()' '\n\n\n' | grep -E '^[a-z_0-9]+$' | grep -v '^set$')
 fi
 targets=()
 for h in "${harnesses[@]}"; do targets+=("fuzz_$h"); done
@@ -41,8 +41,11 @@ for h in "${harnesses[@]}"; do
   mkdir -p "$(dirname "$log")"
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     nice "$build/bin/fuzz_$h" -max_total_time="$seconds" -timeout=1 -rss_limit_mb=2048 -max_len=65536 \
-      -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus" "tests/fuzz/seeds/$h" >"$log" 2>&1
+      -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus" "tests/fuzz/seeds/$h" >"$log" 2>&1 &
+  pid=$!
+  wait $pid
   rc=$?
+  rm -rf "/dev/shm/kanana-fuzz-$pid" "${TMPDIR:-/tmp}/kanana-fuzz-$pid"  # the harness's input files
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+')
   found=$(find "$artifacts" -type f | wc -l)
