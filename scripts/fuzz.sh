@@ -11,7 +11,8 @@
 # copied to tests/fuzz/regressions/<harness>/ — fix the bug and commit the input, and the normal
 # build's CTest (fuzz_replay_<harness>) replays it from then on.
 # Prints one line per harness: executions, coverage (edges), corpus size, findings.
-# Environment: JOBS (build parallelism, default 2), FUZZ_BUILD (default build-fuzz).
+# Environment: JOBS (build parallelism, default 2), FUZZ_BUILD (default build-fuzz), FUZZ_NO_BUILD=1
+# (run the harnesses already built).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -29,7 +30,7 @@ if [ ${#harnesses[@]} -eq 0 ]; then
 fi
 targets=()
 for h in "${harnesses[@]}"; do targets+=("fuzz_$h"); done
-nice ninja -C "$build" -j"$jobs" "${targets[@]}" || exit 1
+if [ -z "${FUZZ_NO_BUILD:-}" ]; then nice ninja -C "$build" -j"$jobs" "${targets[@]}" || exit 1; fi
 
 status=0
 printf '%-18s %10s %8s %8s %s\n' harness execs cov corpus findings

@@ -111,8 +111,12 @@ Result<SplitPattern> parse_pre_tokenizer(const Json& pre, const std::string& ori
   for (const Json* p : parts) {
     const std::string type = p->value("type", "");
     if (type == "Split") {
-      const Json& pat = (*p)["pattern"];
-      if (!pat.is_object() || !pat.contains("Regex")) return unsupported("Split with a non-regex pattern");
+      // find(), not operator[]: on a const object a missing key is undefined behaviour (found by
+      // fuzzing: a Split without "pattern" read freed memory).
+      const auto found = p->find("pattern");
+      if (found == p->end() || !found->is_object() || !found->contains("Regex") || !found->at("Regex").is_string())
+        return unsupported("Split with a non-regex pattern");
+      const Json& pat = *found;
       if (p->value("behavior", "") != "Isolated" || p->value("invert", false))
         return unsupported("Split with behavior other than Isolated");
       pattern = recognize_split_regex(pat["Regex"].get<std::string>());
