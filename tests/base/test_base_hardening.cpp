@@ -118,7 +118,8 @@ class TestBaseHardening : public QObject {
   }
 
   void atomicDirectoryKeepsThePreviousOneUntilCommit() {
-    const fs::path model = dir() / "model";
+    const fs::path base = dir() / "atomic";  // the other tests share dir()
+    const fs::path model = base / "model";
     fs::create_directories(model);
     write(model / "weights", "old");
     {
@@ -130,14 +131,14 @@ class TestBaseHardening : public QObject {
     std::ifstream in(model / "weights");
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     QCOMPARE(text, std::string("old"));
-    QCOMPARE(std::distance(fs::directory_iterator(dir()), fs::directory_iterator()), 1);  // no temporary left
+    QCOMPARE(std::distance(fs::directory_iterator(base), fs::directory_iterator()), 1);  // no temporary left
     auto staging = AtomicDirectory::create(model);
     write((*staging)->path() / "weights", "new");
     QVERIFY((*staging)->commit().is_ok());
     std::ifstream in2(model / "weights");
     std::string text2((std::istreambuf_iterator<char>(in2)), std::istreambuf_iterator<char>());
     QCOMPARE(text2, std::string("new"));
-    QCOMPARE(std::distance(fs::directory_iterator(dir()), fs::directory_iterator()), 1);
+    QCOMPARE(std::distance(fs::directory_iterator(base), fs::directory_iterator()), 1);
   }
 };
 
