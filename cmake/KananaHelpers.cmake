@@ -6,6 +6,9 @@
 # precompiled header so each translation unit does not re-parse <torch/torch.h> (~45 s here).
 function(kanana_core_library name)
   cmake_parse_arguments(ARG "TORCH" "" "SOURCES;LINKS" ${ARGN})
+  if(ARG_TORCH AND KANANA_FUZZ)
+    return()  # the fuzz build has no LibTorch; harnesses use the Torch-free libraries only
+  endif()
   add_library(${name} SHARED ${ARG_SOURCES})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/core)
   target_link_libraries(${name} PUBLIC ${ARG_LINKS})

@@ -8,7 +8,37 @@
 
 namespace kanana {
 
-Result<Json> parse_json(const std::string& text, const std::string& origin) {
+std::string json_exception_message(const std::exception& e) {
+  std::string what = e.what();
+  if (what.rfind("[json.exception.", 0) == 0) {
+    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+  }
+  return what;
+}
+
+Status check_json_depth(std::string_view text, const std::string& origin, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth)
+        return invalid_argument(origin + ": JSON nested deeper than " + std::to_string(max_depth) +
+                                " levels (at byte " + std::to_string(i) + ")");
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return Status::ok();
+}
+
+Result<Json> parse_json(std::string_view text, const std::string& origin) {
+  KANANA_RETURN_IF_ERROR(check_json_depth(text, origin));
   try {
     return Json::parse(text);
   } catch (const Json::parse_error& e) {
@@ -22,11 +52,19 @@ Result<Json> parse_json(const std::string& text, const std::string& origin) {
     if (auto pos = what.find("parse error"); pos != std::string::npos) what = what.substr(pos);
     return invalid_argument(origin + ":" + std::to_string(line) + ":" + std::to_string(col) +
                             ": invalid JSON (" + what + ")");
+  } catch (const Json::exception& e) {
+    // out_of_range.406: a number beyond double ("1e999").
+    return invalid_argument(origin + ": invalid JSON (" + json_exception_message(e) + ")");
   }
 }
 
+Json parse_json_or_discarded(std::string_view text) {
+  if (!check_json_depth(text, std::string()).is_ok()) return Json(Json::value_t::discarded);
+  return Json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
 Result<Json> read_json_file(const std::filesystem::path& path) {
-  KANANA_ASSIGN_OR_RETURN(std::string text, read_file(path));
+  KANANA_ASSIGN_OR_RETURN(std::string text, read_file(path, kMaxJsonFileBytes));
   return parse_json(text, path.string());
 }
 

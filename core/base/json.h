@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -13,9 +14,35 @@ namespace kanana {
 
 using Json = nlohmann::json;
 
-// Parse text; `origin` (a file name) goes into the error message with line and column.
-Result<Json> parse_json(const std::string& text, const std::string& origin);
+// The one way JSON from a user or a file enters the program. Parse text; `origin` (a file
+// name) goes into the error message with line and column. Every failure is an error value,
+// never an exception: syntax, numbers out of double's range ("1e999"), and nesting deeper than
+// kMaxJsonDepth (a 70,000-deep array parses but overflows the stack when dumped or compared).
+inline constexpr int kMaxJsonDepth = 512;
+inline constexpr uint64_t kMaxJsonFileBytes = uint64_t{512} << 20;
+Result<Json> parse_json(std::string_view text, const std::string& origin);
+// For callers that treat any bad value alike (a skipped line, a fallback): the parsed value,
+// or a discarded one (is_discarded()) on a syntax error, an out-of-range number or nesting
+// deeper than kMaxJsonDepth. Never throws.
+Json parse_json_or_discarded(std::string_view text);
+// A regular file of at most kMaxJsonFileBytes (no FIFO, device or directory), parsed as above.
 Result<Json> read_json_file(const std::filesystem::path& path);
+// Errors if `text` nests arrays/objects deeper than `max_depth` (strings are skipped).
+Status check_json_depth(std::string_view text, const std::string& origin, int max_depth = kMaxJsonDepth);
+// nlohmann's message without its "[json.exception.type_error.302] " prefix.
+std::string json_exception_message(const std::exception& e);
+
+// Runs `fn` (which returns a Status or a Result) and turns a nlohmann exception escaping it (a
+// field read with get<T>() or value() that has another type, at() of a missing key) into an
+// invalid-argument error naming `origin`. Loaders of user files wrap their field walk in it.
+template <typename F>
+auto json_guard(const std::string& origin, F&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const nlohmann::json::exception& e) {
+    return invalid_argument(origin + ": " + json_exception_message(e));
+  }
+}
 // Pretty-printed, written atomically (temp file + rename).
 Status write_json_file(const std::filesystem::path& path, const Json& value, int indent = 2);
 

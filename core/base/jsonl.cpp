@@ -30,13 +30,15 @@ class LineHandler {
       problem = invalid_argument(line.origin + ": line of " + std::to_string(length) + " bytes is longer than the " +
                                  std::to_string(options_.max_line_bytes) + "-byte limit");
     } else {
-      line.value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-      if (line.value.is_discarded()) {
+      if (Status deep = check_json_depth(text, line.origin); !deep.is_ok()) {
+        problem = deep;
+      } else if (line.value = parse_json_or_discarded(text); line.value.is_discarded()) {
         problem = invalid_argument(line.origin + ": not valid JSON (" + parse_message(text) + ")");
       } else if (options_.objects_only && !line.value.is_object()) {
         problem = invalid_argument(line.origin + ": a line must be a JSON object");
       } else {
-        problem = on_line_(line);
+        // A callback reading a field of the wrong type (get<T>(), value()) is a bad line, not a crash.
+        problem = json_guard(line.origin, [&] { return on_line_(line); });
         if (!problem.is_ok() && problem.message().rfind(line.origin, 0) != 0)
           problem = Status(problem.code(), line.origin + ": " + problem.message());
         if (!problem.is_ok() && problem.code() != StatusCode::kInvalidArgument) return problem;
@@ -94,6 +96,7 @@ Result<JsonlReport> read_jsonl_text(std::string_view text, const JsonlCallback& 
 
 Result<JsonlReport> read_jsonl(const std::filesystem::path& file, const JsonlCallback& on_line,
                                const JsonlOptions& options) {
+  KANANA_RETURN_IF_ERROR(check_regular_file(file));
   std::ifstream in(file, std::ios::binary);
   if (!in) return errno_status(file, "opening");
   LineHandler handler(on_line, options, options.name.empty() ? file.string() : options.name);

@@ -1,28 +1,38 @@
 // `kanana`: the headless entry point to every job (runs on GPU nodes without Qt).
-#include <csignal>
 #include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "base/progress.h"
+#include "base/signals.h"
 #include "cli/registry.h"
 
 namespace {
 kanana::CancelToken g_cancel;
-int g_interrupts = 0;
-
-void on_sigint(int) {
-  // First Ctrl-C asks the running job to stop cleanly; a second one exits at once.
-  if (++g_interrupts > 1) std::_Exit(kanana::cli::kExitCancelled);
-  g_cancel.cancel();
-}
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::signal(SIGINT, on_sigint);
-  std::signal(SIGTERM, on_sigint);
+  // First Ctrl-C/SIGTERM asks the running job to stop cleanly; a second one exits at once.
+  kanana::install_cancel_signals(&g_cancel, kanana::cli::kExitCancelled);
   std::vector<std::string> args(argv + 1, argv + argc);
   kanana::cli::Context context;
   context.cancel = &g_cancel;
-  return kanana::cli::run_cli(args, context);
+  // The last line of defence: every error should already be a Status naming its file, but an
+  // exception that escapes a command (a filesystem_error on an unreadable path, bad_alloc on a
+  // size nobody bounded) is a message and exit 1, never an abort with a core dump.
+  try {
+    return kanana::cli::run_cli(args, context);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "kanana: error: out of memory (an input declared a size larger than this machine can hold)\n");
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::fprintf(stderr, "kanana: error: %s\n", e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kanana: error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "kanana: error: unknown exception\n");
+  }
+  return kanana::cli::kExitFailure;
 }

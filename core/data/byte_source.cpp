@@ -6,11 +6,13 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
 #include "base/files.h"
+#include "base/progress.h"
 
 namespace kanana::data {
 namespace fs = std::filesystem;
@@ -27,15 +29,19 @@ namespace {
 
 class FdFile {
  public:
-  explicit FdFile(fs::path path) : path_(std::move(path)) {}
+  FdFile(fs::path path, const CancelToken* cancel) : path_(std::move(path)), cancel_(cancel) {}
   ~FdFile() { if (fd_ >= 0) ::close(fd_); }
   Status open() {
-    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) return errno_status(path_, "opening");
-    return Status::ok();
+    for (;;) {
+      fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd_ >= 0) return Status::ok();
+      if (errno != EINTR) return errno_status(path_, "opening");
+      if (cancelled()) return kanana::cancelled("cancelled while opening " + path_.string());
+    }
   }
   Result<size_t> read(char* out, size_t n) {
     for (;;) {
+      if (cancelled()) return kanana::cancelled("cancelled while reading " + path_.string());
       const ssize_t got = ::read(fd_, out, n);
       if (got >= 0) return static_cast<size_t>(got);
       if (errno == EINTR) continue;
@@ -49,7 +55,9 @@ class FdFile {
   const fs::path& path() const { return path_; }
 
  private:
+  bool cancelled() const { return cancel_ != nullptr && cancel_->is_cancelled(); }
   fs::path path_;
+  const CancelToken* cancel_ = nullptr;
   int fd_ = -1;
 };
 
@@ -189,8 +197,8 @@ class ZstdSource final : public DecompressingSource {
 
 }  // namespace
 
-Result<std::unique_ptr<ByteSource>> open_byte_source(const fs::path& path) {
-  auto f = std::make_unique<FdFile>(path);
+Result<std::unique_ptr<ByteSource>> open_byte_source(const fs::path& path, const CancelToken* cancel) {
+  auto f = std::make_unique<FdFile>(path, cancel);
   KANANA_RETURN_IF_ERROR(f->open());
   unsigned char magic[4] = {0, 0, 0, 0};
   KANANA_ASSIGN_OR_RETURN(size_t got, f->read(reinterpret_cast<char*>(magic), 4));
@@ -201,6 +209,11 @@ Result<std::unique_ptr<ByteSource>> open_byte_source(const fs::path& path) {
   } else if (got >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd) {
     src = std::make_unique<ZstdSource>(std::move(f));
   } else {
+    std::string ext = path.extension().string();
+    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (ext == ".zst" || ext == ".zstd" || ext == ".gz" || ext == ".gzip")
+      return data_loss(path.string() + ": named like a " + (ext[1] == 'z' ? "zstd" : "gzip") +
+                       " file but does not start with its magic bytes (corrupt, or not compressed)");
     src = std::make_unique<PlainSource>(std::move(f));
   }
   return src;

@@ -11,6 +11,10 @@
 
 #include "base/status.h"
 
+namespace kanana {
+class CancelToken;
+}
+
 namespace kanana::data {
 
 enum class Compression { kNone, kGzip, kZstd };
@@ -27,7 +31,13 @@ class ByteSource {
   virtual Status seek(uint64_t offset) = 0;
 };
 
-Result<std::unique_ptr<ByteSource>> open_byte_source(const std::filesystem::path& path);
+// A name ending in .gz/.gzip/.zst/.zstd whose bytes lack that format's magic is an error (a
+// random-bytes "x.zst" is not read as plain text). With `cancel`, a read (or an open of a FIFO
+// that has no writer yet) returns kCancelled soon after the token is set, whatever the input:
+// a signal interrupts the blocked system call (install_cancel_signals) and the token is
+// checked before every read, so an endless /dev/zero or a silent FIFO never outlives a SIGTERM.
+Result<std::unique_ptr<ByteSource>> open_byte_source(const std::filesystem::path& path,
+                                                     const CancelToken* cancel = nullptr);
 
 // Splits a byte stream into lines ('\n', a trailing '\r' is dropped) without ever holding
 // more than `max_line_bytes` of one line: longer lines are skipped to their end and reported.

@@ -91,7 +91,14 @@ struct JobRun {
     if (o.inputs.empty()) return invalid_argument("no input files given");
     if (o.out_dir.empty()) return invalid_argument("no output folder given (--out DIR)");
     if (o.threads < 1) return invalid_argument("--threads must be at least 1");
-    KANANA_ASSIGN_OR_RETURN(reader, CorpusReader::open(o.inputs, o.reader));
+    ReaderOptions reader_options = o.reader;
+    reader_options.cancel = o.cancel;
+    // Nothing is read or removed before these checks: a refused run leaves DIR as it was.
+    for (const auto& n : names)
+      KANANA_RETURN_IF_ERROR(check_not_input(o.out_dir / n.name, o.inputs, "--out"));
+    KANANA_RETURN_IF_ERROR(check_not_input(o.out_dir / "summary.json", o.inputs, "--out"));
+    if (!o.resume) KANANA_RETURN_IF_ERROR(check_output_target(o.out_dir / "summary.json", o.overwrite, "--out"));
+    KANANA_ASSIGN_OR_RETURN(reader, CorpusReader::open(o.inputs, reader_options));
     std::error_code ec;
     fs::create_directories(partial_dir(), ec);
     if (ec) return unavailable(o.out_dir.string() + ": cannot create output folder: " + ec.message());
@@ -132,10 +139,8 @@ struct JobRun {
         outputs.push_back(std::move(f));
       }
     }
-    // Results or a summary left by an earlier run would make this one look complete before it is.
-    fs::remove(o.out_dir / "summary.json", ec);
-    for (const auto& n : names)
-      if (n.publish) fs::remove(o.out_dir / n.name, ec);
+    // Results of an earlier run (allowed by --overwrite) stay until finish() publishes this
+    // run's: a failed or cancelled re-run never removes them.
     if (const char* k = std::getenv(kKillAfterEnv); k && *k) kill_after_ = std::strtoull(k, nullptr, 10);
     last_checkpoint_ = std::chrono::steady_clock::now();
     return Status::ok();
@@ -212,6 +217,10 @@ struct JobRun {
 
   // Publish every output, then summary.json last, then drop the partial state.
   Result<Json> finish() {
+    // The old summary goes first, so that while the outputs are renamed into place the folder
+    // never looks complete with a mix of two runs' files; it is written again last.
+    std::error_code rm;
+    fs::remove(o.out_dir / "summary.json", rm);
     for (auto& f : outputs) KANANA_RETURN_IF_ERROR(f->publish());
     if (int dfd = ::open(o.out_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
       ::fsync(dfd);
@@ -544,6 +553,13 @@ Result<Json> run_filter_job(const CorpusJobOptions& o) {
   run.summary["kept_text_bytes"] = kept_bytes;
   run.summary["removed_by_rule"] = removed;     // first failing rule only
   run.summary["failing_by_rule"] = failing;     // every failing rule
+  if (run.documents > 0 && kept_docs == 0) {
+    // Almost always a recipe or --text-field mistake, not a corpus with nothing worth keeping.
+    const std::string w = "the filter recipe '" + recipe.name + "' removed every one of the " +
+                          std::to_string(run.documents) + " documents (kept.jsonl is empty); check its thresholds and --text-field";
+    log::warning(w);
+    run.summary["kept_nothing"] = w;
+  }
   return run.finish();
 }
 

@@ -44,6 +44,8 @@ struct CorpusJobOptions {
   double classifier_threshold = 0.5;   // classify: keep when score >= threshold
   size_t max_bad_lines_listed = 1000;  // summary.json lists the first N bad lines (all are counted)
   bool resume = false;                 // continue from <out_dir>/.partial (see above)
+  bool overwrite = false;              // replace the results of an earlier finished run in out_dir
+                                       // (kept until this run publishes; refused without it)
   uint64_t checkpoint_every_records = 200000;  // 0: by time only
   double checkpoint_every_seconds = 5.0;       // 0: by records only
   Progress* progress = nullptr;

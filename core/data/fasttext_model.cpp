@@ -362,7 +362,10 @@ Result<std::unique_ptr<FastTextModel>> FastTextModel::load(const std::filesystem
   KANANA_RETURN_IF_ERROR(in.read(&m.nlabels, "dictionary.nlabels"));
   KANANA_RETURN_IF_ERROR(in.read(&ntokens, "dictionary.ntokens"));
   KANANA_RETURN_IF_ERROR(in.read(&m.pruneidx_size, "dictionary.pruneidx_size"));
-  if (size < 0 || m.nwords < 0 || m.nlabels <= 0 || m.nwords + m.nlabels != size)
+  // In 64 bits: two counts near 2^30 overflowed int (found by fuzz_fasttext). Every entry takes
+  // at least 10 bytes (NUL, count, type), so a size beyond the file is refused before resizing.
+  if (size < 0 || m.nwords < 0 || m.nlabels <= 0 || int64_t(m.nwords) + int64_t(m.nlabels) != int64_t(size) ||
+      uint64_t(size) > bytes.size() / 10)
     return in.error("dictionary", "inconsistent sizes (" + std::to_string(size) + " entries, " + std::to_string(m.nwords) +
                                       " words, " + std::to_string(m.nlabels) + " labels)");
   m.words.resize(size_t(size));

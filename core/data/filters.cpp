@@ -103,7 +103,7 @@ Result<FilterRecipe> parse_filter_recipe(const Json& json, const std::string& or
 
 Result<FilterRecipe> load_filter_recipe(const fs::path& path) {
   KANANA_ASSIGN_OR_RETURN(auto json, read_json_file(path));
-  return parse_filter_recipe(json, path.string());
+  return json_guard(path.string(), [&] { return parse_filter_recipe(json, path.string()); });
 }
 
 fs::path default_recipe_path() {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json.h"
 #include "data/fasttext_model.h"
 #include "data/reader.h"
 
@@ -54,7 +55,7 @@ Result<ClassifierReport> train_quality_classifier(const ClassifierTrainOptions& 
     KANANA_ASSIGN_OR_RETURN(bool more, reader->next(&raw));
     if (!more) break;
     auto doc = parse_record(raw, ro);
-    nlohmann::json j = nlohmann::json::parse(raw.bytes, nullptr, false);
+    nlohmann::json j = parse_json_or_discarded(raw.bytes);
     if (!doc.is_ok() || !j.is_object() || !j.contains(o.label_field) ||
         !(j[o.label_field].is_string() || j[o.label_field].is_number_integer() || j[o.label_field].is_boolean())) {
       ++rep.skipped;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json.h"
 #include "base/strings.h"
 
 namespace kanana::data {
@@ -72,7 +73,7 @@ Result<Document> parse_record(const RawRecord& raw, const ReaderOptions& options
     return doc;
   }
   if (!is_valid_utf8(raw.bytes)) return invalid_argument("invalid UTF-8");
-  nlohmann::json j = nlohmann::json::parse(raw.bytes, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json j = parse_json_or_discarded(raw.bytes);
   if (j.is_discarded()) return invalid_argument("invalid JSON");
   if (!j.is_object()) return invalid_argument("JSON line is a " + json_type_name(j) + ", not an object");
   const nlohmann::json* text = find_path(j, options.text_field);
@@ -118,7 +119,7 @@ Status CorpusReader::open_file(size_t index) {
   std::error_code ec;
   if (!fs::exists(path, ec))
     return not_found(path.string() + ": input file disappeared during the scan (it was listed at start)");
-  KANANA_ASSIGN_OR_RETURN(auto src, open_byte_source(path));
+  KANANA_ASSIGN_OR_RETURN(auto src, open_byte_source(path, options_.cancel));
   lines_ = std::make_unique<LineReader>(std::move(src), options_.max_line_bytes);
   current_jsonl_ = is_jsonl(path);
   current_open_ = true;
@@ -255,7 +256,7 @@ Result<bool> CorpusReader::next_document(Document* doc, std::vector<BadLine>* ba
 Result<Document> CorpusReader::read_at(const DocId& id) const {
   if (id.file_index >= files_.size()) return out_of_range("document file index " + std::to_string(id.file_index) + " is past the input list");
   const fs::path& path = files_[id.file_index];
-  KANANA_ASSIGN_OR_RETURN(auto src, open_byte_source(path));
+  KANANA_ASSIGN_OR_RETURN(auto src, open_byte_source(path, options_.cancel));
   LineReader lines(std::move(src), options_.max_line_bytes);
   KANANA_RETURN_IF_ERROR(lines.seek(id.byte_offset, id.line));
   RawRecord raw;

@@ -32,6 +32,7 @@ struct ReaderOptions {
   TextUnit text_unit = TextUnit::kFile;     // for plain text files
   uint64_t max_line_bytes = 100ull << 20;   // longer lines are bad lines (memory bound)
   uint64_t max_document_bytes = 100ull << 20;  // text files / paragraphs over this are skipped
+  const CancelToken* cancel = nullptr;      // reads stop with kCancelled once set (see byte_source.h)
 };
 
 // Where a document lives: enough to seek straight back to it.

@@ -3,6 +3,7 @@
 
 #include <cctype>
 
+#include "base/json.h"
 #include "base/strings.h"
 #include "data/byte_source.h"
 #include "eval/prompt.h"
@@ -125,7 +126,7 @@ Result<Json> first_object(const fs::path& path) {
     KANANA_ASSIGN_OR_RETURN(bool more, lines.next(&line));
     if (!more) return invalid_argument(path.string() + ": no JSON object found (empty task file)");
     if (trim(line.text).empty()) continue;
-    Json j = Json::parse(line.text, nullptr, /*allow_exceptions=*/false);
+    Json j = parse_json_or_discarded(line.text);
     if (j.is_discarded() || !j.is_object()) {
       return invalid_argument(path.string() + ":" + std::to_string(line.number) + ": not a JSON object");
     }
@@ -284,7 +285,7 @@ Result<TaskSpec> parse_task_spec(const Json& json, const std::string& origin, co
 
 Result<TaskSpec> read_task_spec(const fs::path& path) {
   KANANA_ASSIGN_OR_RETURN(Json j, read_json_file(path));
-  return parse_task_spec(j, path.string(), path.parent_path());
+  return json_guard(path.string(), [&] { return parse_task_spec(j, path.string(), path.parent_path()); });
 }
 
 Result<TaskSpec> resolve_task(const fs::path& path, std::optional<Layout> layout) {
@@ -303,7 +304,7 @@ namespace {
 
 // A Python list literal as some releases store "options": ['a', "b's", ...].
 std::optional<std::vector<std::string>> parse_list_literal(const std::string& text) {
-  Json j = Json::parse(text, nullptr, false);
+  Json j = parse_json_or_discarded(text);
   if (!j.is_discarded() && j.is_array()) {
     std::vector<std::string> out;
     for (const auto& v : j) {
@@ -519,7 +520,7 @@ Result<TaskItems> load_task_items(const TaskSpec& spec, const fs::path& path, bo
     if (line.too_long) {
       bad = ItemError{"", origin + ": line is longer than 64 MiB"};
     } else {
-      item.doc = Json::parse(line.text, nullptr, /*allow_exceptions=*/false);
+      item.doc = parse_json_or_discarded(line.text);
       if (item.doc.is_discarded()) {
         bad = ItemError{"", origin + ": invalid JSON"};
       } else if (!item.doc.is_object()) {

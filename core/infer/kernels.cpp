@@ -6,6 +6,10 @@
 // differs from AVX2's only in FMA vs separate multiply-add (and q4's offset levels).
 #include "infer/kernels.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include <bit>
 #include <cassert>
 #include <cstdlib>
@@ -168,15 +172,21 @@ void matmul_scalar(const MatView& m, const float* X, int64_t ldx, int64_t n, flo
 
 namespace {
 
+#if defined(__x86_64__) || defined(__i386__)
+// CPUID leaf 1, ECX bit 29. clang before 15 does not know __builtin_cpu_supports("f16c"), and
+// the fuzz build (clang 14) compiles this file too.
+bool cpu_has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
+#endif
+
 Isa probe_isa() {
 #if defined(__x86_64__) || defined(__i386__)
   if (!detail::avx2_compiled()) return Isa::kScalar;
   __builtin_cpu_init();
   // __builtin_cpu_supports also checks that the OS saves the YMM state (XCR0).
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c")) {
-    return Isa::kAvx2;
-  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) return Isa::kAvx2;
 #endif
   return Isa::kScalar;
 }

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/json.h"
 #include "base/files.h"
 
 namespace kanana::jobs {
@@ -128,7 +129,7 @@ Status EventWriter::summary(const Json& summary) {
 
 Result<Event> parse_event_line(std::string_view line, int64_t line_number) {
   const std::string where = "line " + std::to_string(line_number);
-  Json json = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+  Json json = parse_json_or_discarded(line);
   if (json.is_discarded()) return data_loss(where + ": invalid JSON");
   if (!json.is_object()) return data_loss(where + ": not a JSON object");
   if (!json.contains("type") || !json["type"].is_string()) {
@@ -148,7 +149,8 @@ Result<EventBatch> read_events(const std::filesystem::path& path, uint64_t offse
   EventBatch batch;
   batch.next_offset = offset;
   batch.next_line = first_line;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO in place of events.jsonl must not block the reader (it is refused below).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT) return batch;
     return errno_status(path, "open events file");
@@ -157,6 +159,10 @@ Result<EventBatch> read_events(const std::filesystem::path& path, uint64_t offse
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
     return errno_status(path, "stat");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return invalid_argument(path.string() + " is not a regular file");
   }
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   if (size < offset) {

@@ -143,6 +143,17 @@ Result<std::vector<std::string>> get_string_list(const JsonReader& r, const std:
   return out;
 }
 
+// An integer field that must fit an int in [lo, hi]: checked as int64 before narrowing, so
+// 2^32 + 1 ranks is an error rather than 1.
+Result<int> get_int_in(const JsonReader& r, const std::string& key, int64_t fallback, int64_t lo, int64_t hi) {
+  Status e;
+  const int64_t v = r.get_int_or(key, fallback, &e);
+  if (!e.is_ok()) return e;
+  if (v < lo || v > hi)
+    return r.field_error(key, "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + std::to_string(v));
+  return static_cast<int>(v);
+}
+
 #define KANANA_GET_OR(var, expr) \
   do {                           \
     Status e_;                   \
@@ -183,10 +194,11 @@ Result<JobSpec> job_spec_from_json(const Json& json, const std::string& origin) 
     KANANA_RETURN_IF_ERROR(res.check_no_unknown({"nproc_per_node", "ranks", "nodes", "gpus_per_node",
                                                  "cpus_per_task", "mem", "time_limit", "partition"}));
     Resources& o = s.resources;
-    KANANA_GET_OR(o.nproc_per_node, static_cast<int>(res.get_int_or("nproc_per_node", res.get_int_or("ranks", 1, &e_), &e_)));
-    KANANA_GET_OR(o.nodes, static_cast<int>(res.get_int_or("nodes", 1, &e_)));
-    KANANA_GET_OR(o.gpus_per_node, static_cast<int>(res.get_int_or("gpus_per_node", 0, &e_)));
-    KANANA_GET_OR(o.cpus_per_task, static_cast<int>(res.get_int_or("cpus_per_task", 0, &e_)));
+    KANANA_ASSIGN_OR_RETURN(const int ranks, get_int_in(res, "ranks", 1, 1, 1024));
+    KANANA_ASSIGN_OR_RETURN(o.nproc_per_node, get_int_in(res, "nproc_per_node", ranks, 1, 1024));
+    KANANA_ASSIGN_OR_RETURN(o.nodes, get_int_in(res, "nodes", 1, 1, 4096));
+    KANANA_ASSIGN_OR_RETURN(o.gpus_per_node, get_int_in(res, "gpus_per_node", 0, 0, 1024));
+    KANANA_ASSIGN_OR_RETURN(o.cpus_per_task, get_int_in(res, "cpus_per_task", 0, 0, 1 << 20));
     KANANA_GET_OR(o.mem, res.get_string_or("mem", "", &e_));
     KANANA_GET_OR(o.time_limit, res.get_string_or("time_limit", "", &e_));
     KANANA_GET_OR(o.partition, res.get_string_or("partition", "", &e_));
@@ -203,7 +215,7 @@ Result<JobSpec> job_spec_from_json(const Json& json, const std::string& origin) 
     t.kind = *parsed;
     KANANA_GET_OR(t.host, tr.get_string_or("host", "", &e_));
     KANANA_GET_OR(t.user, tr.get_string_or("user", "", &e_));
-    KANANA_GET_OR(t.port, static_cast<int>(tr.get_int_or("port", 0, &e_)));
+    KANANA_ASSIGN_OR_RETURN(t.port, get_int_in(tr, "port", 0, 0, 65535));
     KANANA_GET_OR(t.identity_file, tr.get_string_or("identity_file", "", &e_));
     KANANA_GET_OR(t.remote_workdir, tr.get_string_or("remote_workdir", "", &e_));
     KANANA_GET_OR(t.kanana_binary, tr.get_string_or("kanana_binary", "", &e_));
@@ -222,7 +234,7 @@ Result<JobSpec> job_spec_from_json(const Json& json, const std::string& origin) 
 
 Result<JobSpec> read_job_spec(const std::filesystem::path& path) {
   KANANA_ASSIGN_OR_RETURN(Json json, read_json_file(path));
-  return job_spec_from_json(json, path.string());
+  return json_guard(path.string(), [&] { return job_spec_from_json(json, path.string()); });
 }
 
 std::vector<std::string> train_command(const std::string& recipe_path, const std::string& run_dir, bool resume,

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "base/json.h"
 #include "base/files.h"
 #include "base/strings.h"
 #include "jobs/eval_events.h"
@@ -55,7 +56,7 @@ std::string folder_name(const std::string& name) {
 }
 
 Result<Json> parse_meta(const store::RunRecord& run) {
-  Json meta = Json::parse(run.meta_json.empty() ? "{}" : run.meta_json, nullptr, false);
+  Json meta = parse_json_or_discarded(run.meta_json.empty() ? "{}" : run.meta_json);
   if (!meta.is_object()) return data_loss("run " + std::to_string(run.id) + ": meta_json is not a JSON object");
   return meta;
 }

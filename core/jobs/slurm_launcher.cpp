@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "base/json.h"
 #include "base/files.h"
 #include "base/strings.h"
 #include "jobs/events.h"
@@ -200,7 +201,7 @@ Result<JobStatus> SlurmLauncher::poll(const JobHandle& h) {
     ev = read_run_dir_evidence(h.local_dir, 0);  // the mirrored events
     for (const auto& line : split(x, '\n')) {
       if (trim(line) == "cancel_requested") ev.cancel_requested = true;
-      Json j = Json::parse(line, nullptr, false);
+      Json j = parse_json_or_discarded(line);
       if (j.is_object()) ev.exit_status = j;
     }
   }

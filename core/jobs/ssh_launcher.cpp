@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/json.h"
 #include "base/files.h"
 #include "base/strings.h"
 #include "jobs/events.h"
@@ -118,7 +119,7 @@ Probe parse_probe(const std::string& out, int world_size) {
     if (key == "workers") p.evidence.workers_alive = std::atoi(value.c_str());
     if (key == "cancel") p.evidence.cancel_requested = true;
     if (key == "exit_status") {
-      Json j = Json::parse(value, nullptr, false);
+      Json j = parse_json_or_discarded(value);
       if (j.is_object()) p.evidence.exit_status = j;
     }
     if (key == "rank_exit") {

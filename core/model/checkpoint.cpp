@@ -143,6 +143,12 @@ Result<LoadedModel> load_model(const std::filesystem::path& dir, const LoadOptio
       out.model = LlamaForCausalLM(config);
     }
     KANANA_RETURN_IF_ERROR(load_weights(out.model, *reader, dir.string(), options.allow_unexpected, &out.warnings));
+    // NaN/Inf weights (a diverged run, a broken conversion) would generate, evaluate or train
+    // on garbage with exit 0; they are an error naming the first such tensor.
+    for (const auto& item : out.model->named_parameters(/*recurse=*/true)) {
+      if (!torch::isfinite(item.value()).all().item<bool>())
+        return data_loss(dir.string() + ": tensor '" + item.key() + "' has NaN or infinite values");
+    }
     if (options.device != torch::kCPU) out.model->to(options.device);
   } catch (const std::exception& e) {
     return internal_error("loading " + dir.string() + ": " + e.what());

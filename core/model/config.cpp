@@ -34,10 +34,13 @@ const std::set<std::string>& harmless_fields() {
 
 bool present(const Json& j, const char* key) { return j.contains(key) && !j[key].is_null(); }
 
-Status positive(const std::string& origin, const char* field, int64_t v) {
-  if (v <= 0) {
-    return invalid_argument(origin + ": field '" + field + "' must be a positive integer, got " +
-                            std::to_string(v));
+// Every size a config.json declares is checked against a ceiling far above any real model
+// before anything is allocated from it: num_hidden_layers near 2^63 would otherwise allocate
+// until the process dies. The ceilings are 8-64x the largest published Llama-family shapes.
+Status positive(const std::string& origin, const char* field, int64_t v, int64_t max = int64_t{1} << 24) {
+  if (v <= 0 || v > max) {
+    return invalid_argument(origin + ": field '" + field + "' must be a positive integer of at most " +
+                            std::to_string(max) + ", got " + std::to_string(v));
   }
   return Status::ok();
 }
@@ -92,14 +95,14 @@ Result<RopeScaling> parse_rope_scaling(const JsonReader& r, int64_t max_pos) {
 }  // namespace
 
 Status LlamaConfig::validate(const std::string& origin) const {
-  KANANA_RETURN_IF_ERROR(positive(origin, "hidden_size", hidden_size));
-  KANANA_RETURN_IF_ERROR(positive(origin, "intermediate_size", intermediate_size));
-  KANANA_RETURN_IF_ERROR(positive(origin, "num_hidden_layers", num_hidden_layers));
-  KANANA_RETURN_IF_ERROR(positive(origin, "num_attention_heads", num_attention_heads));
-  KANANA_RETURN_IF_ERROR(positive(origin, "num_key_value_heads", num_key_value_heads));
-  KANANA_RETURN_IF_ERROR(positive(origin, "head_dim", head_dim));
-  KANANA_RETURN_IF_ERROR(positive(origin, "vocab_size", vocab_size));
-  KANANA_RETURN_IF_ERROR(positive(origin, "max_position_embeddings", max_position_embeddings));
+  KANANA_RETURN_IF_ERROR(positive(origin, "hidden_size", hidden_size, int64_t{1} << 20));
+  KANANA_RETURN_IF_ERROR(positive(origin, "intermediate_size", intermediate_size, int64_t{1} << 22));
+  KANANA_RETURN_IF_ERROR(positive(origin, "num_hidden_layers", num_hidden_layers, 4096));
+  KANANA_RETURN_IF_ERROR(positive(origin, "num_attention_heads", num_attention_heads, 4096));
+  KANANA_RETURN_IF_ERROR(positive(origin, "num_key_value_heads", num_key_value_heads, 4096));
+  KANANA_RETURN_IF_ERROR(positive(origin, "head_dim", head_dim, 4096));
+  KANANA_RETURN_IF_ERROR(positive(origin, "vocab_size", vocab_size, int64_t{1} << 24));
+  KANANA_RETURN_IF_ERROR(positive(origin, "max_position_embeddings", max_position_embeddings, int64_t{1} << 24));
   if (num_attention_heads % num_key_value_heads != 0) {
     return invalid_argument(origin + ": field 'num_attention_heads' (" + std::to_string(num_attention_heads) +
                             ") must be divisible by 'num_key_value_heads' (" +
@@ -220,7 +223,7 @@ Result<LlamaConfig> parse_llama_config(const Json& json, const std::string& orig
 
 Result<LlamaConfig> parse_llama_config_text(const std::string& text, const std::string& origin) {
   KANANA_ASSIGN_OR_RETURN(Json j, parse_json(text, origin));
-  return parse_llama_config(j, origin);
+  return json_guard(origin, [&] { return parse_llama_config(j, origin); });
 }
 
 Result<LlamaConfig> read_llama_config(const std::filesystem::path& path) {
@@ -228,7 +231,7 @@ Result<LlamaConfig> read_llama_config(const std::filesystem::path& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) file = path / "config.json";
   KANANA_ASSIGN_OR_RETURN(Json j, read_json_file(file));
-  return parse_llama_config(j, file.string());
+  return json_guard(file.string(), [&] { return parse_llama_config(j, file.string()); });
 }
 
 Json llama_config_to_json(const LlamaConfig& c) {

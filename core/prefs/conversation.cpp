@@ -1,6 +1,7 @@
 // Prompt and reply conversations <-> prompts/candidates rows.
 #include "prefs/conversation.h"
 
+#include "base/json.h"
 #include "tokenizer/chat_template.h"
 
 namespace kanana::prefs {
@@ -11,7 +12,7 @@ Status check_messages(const Json& messages, const std::string& origin) {
 }
 
 Json prompt_messages(const store::PromptRecord& prompt) {
-  Json meta = Json::parse(prompt.meta_json.empty() ? "{}" : prompt.meta_json, nullptr, /*allow_exceptions=*/false);
+  Json meta = parse_json_or_discarded(prompt.meta_json.empty() ? "{}" : prompt.meta_json);
   if (meta.is_object() && meta.contains("messages") && meta["messages"].is_array()) {
     Json messages = meta["messages"];
     const bool ends_with_user = !messages.empty() && messages.back().is_object() &&
@@ -101,7 +102,7 @@ std::string canonical_json(const Json& value) {
 
 Result<Json> parse_object_column(const std::string& text, const std::string& what) {
   if (text.empty()) return Json::object();
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  Json j = parse_json_or_discarded(text);
   if (j.is_discarded() || !j.is_object()) return data_loss(what + " is not a JSON object: " + text.substr(0, 80));
   return j;
 }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <system_error>
 
+#include "base/json.h"
 #include "base/files.h"
 #include "data/hashing.h"
 #include "prefs/conversation.h"
@@ -102,7 +103,7 @@ Result<Judgement> read_judgement(Statement& s) {
   j.chosen_id = s.column_optional_int(3);
   j.rejected_id = s.column_optional_int(4);
   const std::string ranking = s.column_text(5);
-  Json r = Json::parse(ranking.empty() ? "[]" : ranking, nullptr, false);
+  Json r = parse_json_or_discarded(ranking.empty() ? "[]" : ranking);
   if (!r.is_array()) return data_loss("judgement " + std::to_string(j.id) + " ranking_json is not an array");
   for (const Json& id : r)
     if (id.is_number_integer()) j.ranking.push_back(id.get<int64_t>());

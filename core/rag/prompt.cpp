@@ -155,8 +155,7 @@ Result<std::string> read_cited_passage(const SourceSpan& span, const std::string
     return out_of_range(span.to_string() + ": the file has fewer lines now; re-index it");
   const size_t eol = bytes.find('\n', pos);
   const std::string origin = span.path + ":" + std::to_string(span.line);
-  Json j = Json::parse(std::string_view(bytes).substr(pos, eol == std::string::npos ? std::string::npos : eol - pos),
-                       nullptr, /*allow_exceptions=*/false);
+  Json j = parse_json_or_discarded(std::string_view(bytes).substr(pos, eol == std::string::npos ? std::string::npos : eol - pos));
   if (j.is_discarded() || !j.is_object() || !j.contains(text_field) || !j[text_field].is_string())
     return data_loss(origin + ": the record no longer has a string field '" + text_field + "'; re-index it");
   const std::string& text = j[text_field].get_ref<const std::string&>();

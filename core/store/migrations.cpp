@@ -1,6 +1,9 @@
 // Schema migrations of workspace.db. Never edit a released migration: add a new one.
 #include "store/migrations.h"
 
+#include <algorithm>
+#include <regex>
+#include <set>
 #include <system_error>
 
 namespace kanana::store {
@@ -208,6 +211,39 @@ const std::vector<Migration>& migrations() {
 }
 
 int64_t latest_schema_version() { return migrations().back().version; }
+
+Status check_schema_tables(Database& db, int64_t version, const std::filesystem::path& db_path) {
+  std::error_code ec;
+  std::filesystem::path wal = db_path;
+  wal += "-wal";
+  std::error_code wal_ec;
+  const bool wal_has_data = std::filesystem::file_size(wal, wal_ec) > 0 && !wal_ec;
+  if (std::filesystem::file_size(db_path, ec) == 0 && !ec && !wal_has_data)
+    return data_loss(db_path.string() + " is empty (0 bytes): the workspace database was truncated or never written; "
+                                        "restore it from a backup (" + db_path.filename().string() + ".bak-v*) or create a new workspace");
+  std::set<std::string> present;
+  KANANA_ASSIGN_OR_RETURN(Statement tables, db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'"));
+  while (true) {
+    KANANA_ASSIGN_OR_RETURN(bool row, tables.step());
+    if (!row) break;
+    present.insert(tables.column_text(0));
+  }
+  static const std::regex kCreate(R"(CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([A-Za-z_][A-Za-z0-9_]*))");
+  static const std::regex kDrop(R"(DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?([A-Za-z_][A-Za-z0-9_]*))");
+  std::vector<std::string> expected;
+  for (const Migration& m : migrations()) {
+    if (m.version > version) break;
+    for (std::sregex_iterator it(m.sql.begin(), m.sql.end(), kCreate), end; it != end; ++it) expected.push_back((*it)[1]);
+    for (std::sregex_iterator it(m.sql.begin(), m.sql.end(), kDrop), end; it != end; ++it)
+      expected.erase(std::remove(expected.begin(), expected.end(), (*it)[1].str()), expected.end());
+  }
+  for (const auto& table : expected) {
+    if (!present.count(table))
+      return data_loss(db_path.string() + ": table '" + table + "' of schema version " + std::to_string(version) +
+                       " is missing (the database was damaged or edited); restore it from a backup");
+  }
+  return Status::ok();
+}
 
 Status check_schema_version(int64_t found, const std::filesystem::path& db_path) {
   if (found < 0) return data_loss(db_path.string() + ": negative schema version " + std::to_string(found));

@@ -25,6 +25,12 @@ int64_t latest_schema_version();
 // kFailedPrecondition when the database's schema is newer than this build knows.
 Status check_schema_version(int64_t found, const std::filesystem::path& db_path);
 
+// kDataLoss naming the first missing table when `db` (at schema `version`) lacks a table its
+// migrations created: a dropped table would otherwise pass every check and fail later, or be
+// "repaired" by writes that silently lose the rest of the data's links. A 0-byte file (a
+// truncated database, which SQLite would take for a new empty one) is refused the same way.
+Status check_schema_tables(Database& db, int64_t version, const std::filesystem::path& db_path);
+
 struct MigrationReport {
   int64_t from_version = 0;
   int64_t to_version = 0;

@@ -166,6 +166,7 @@ Result<std::unique_ptr<Workspace>> Workspace::open(const fs::path& dir_in, OpenM
   KANANA_ASSIGN_OR_RETURN(auto probe, Database::open(db_path, probe_options));
   KANANA_ASSIGN_OR_RETURN(const int64_t version, probe->user_version());
   KANANA_RETURN_IF_ERROR(check_schema_version(version, db_path));
+  KANANA_RETURN_IF_ERROR(check_schema_tables(*probe, version, db_path));
   probe.reset();
 
   if (mode.read_only) {

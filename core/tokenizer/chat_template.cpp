@@ -1,6 +1,7 @@
 // Rendering of the Llama 3 and ChatML chat formats (see chat_template.h).
 #include "tokenizer/chat_template.h"
 
+#include "base/json.h"
 #include "tokenizer/unicode_tables.h"
 
 namespace kanana::tok {
@@ -71,7 +72,7 @@ Result<std::vector<std::string>> tool_call_texts(const Json& calls, const char* 
       return invalid_argument(where + "[" + std::to_string(i) + "] needs function.name");
     Json args = f.contains("arguments") ? f["arguments"] : Json::object();
     if (args.is_string()) {
-      Json parsed = Json::parse(args.get<std::string>(), nullptr, /*allow_exceptions=*/false);
+      Json parsed = parse_json_or_discarded(args.get<std::string>());
       if (parsed.is_discarded())
         return invalid_argument(where + "[" + std::to_string(i) + "].function.arguments is not valid JSON");
       args = std::move(parsed);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/json.h"
 #include "base/strings.h"
 
 namespace kanana::tools {
@@ -130,7 +131,7 @@ class Parser {
     Json args = f.contains("arguments") ? f["arguments"] : f.contains("parameters") ? f["parameters"] : Json::object();
     if (args.is_string()) {
       const std::string a = args.get<std::string>();
-      Json parsed = Json::parse(a, nullptr, /*allow_exceptions=*/false);
+      Json parsed = parse_json_or_discarded(a);
       if (parsed.is_discarded()) {
         error(where + " ('" + call.name + "'): \"arguments\" is a string that is not valid JSON", text);
         return;

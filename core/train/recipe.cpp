@@ -89,6 +89,11 @@ Status parse_common(const Json& json, const std::string& origin, const std::file
   JsonReader rd(json, origin);
   Status err;
   KANANA_RETURN_IF_ERROR(read_options(rd, recipe_option_fields(), r, base, /*reject_unknown=*/false));
+  // The name becomes a folder under runs/: "../../x" or "a/b" would put the run elsewhere.
+  if (r.name == "." || r.name == ".." || r.name.find_first_of("/\\") != std::string::npos ||
+      std::any_of(r.name.begin(), r.name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+    return rd.field_error("name", "must be a plain folder name (no '/', '\\', '..' or control characters), got '" +
+                                      r.name + "'");
 
   // model
   if (!rd.has("model")) return rd.field_error("model", "is required ({\"preset\": ...}, {\"config\": ...} or {\"init_from\": ...})");
@@ -239,7 +244,7 @@ Result<Recipe> read_recipe(const std::filesystem::path& file) {
   std::error_code ec;
   std::filesystem::path base = std::filesystem::absolute(file, ec).parent_path();
   if (ec) base = file.parent_path();
-  KANANA_ASSIGN_OR_RETURN(Recipe r, parse_recipe(json, file.string(), base));
+  KANANA_ASSIGN_OR_RETURN(Recipe r, json_guard(file.string(), [&] { return parse_recipe(json, file.string(), base); }));
   r.file = file;
   return r;
 }

@@ -47,6 +47,23 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
     const auto wall_start = Clock::now();
     const int rank = options.dist.rank, world = options.dist.world_size;
     const bool lead = rank == 0;
+    // Refusals come before anything is written: a refused train leaves an existing run's
+    // events.jsonl, checkpoints and resolved recipe exactly as they were.
+    const auto existing = list_checkpoints(options.run_dir);
+    std::optional<ResumePoint> resume_point;
+    if (options.resume) {
+      KANANA_ASSIGN_OR_RETURN(resume_point, find_resume_point(options.run_dir));
+      // Resuming with another recipe would load the old run's weights and optimizer into a
+      // different run (another model, data or schedule) and train garbage without a word.
+      if (resume_point && resume_point->state.recipe_hash != recipe.hash)
+        return failed_precondition("--resume: the recipe differs from the one checkpoint " +
+                                   resume_point->dir.filename().string() + " of " + options.run_dir.string() +
+                                   " was trained with (recipe hash " + resume_point->state.recipe_hash + ", now " +
+                                   recipe.hash + "); resume with the run's resolved_recipe.json or use a new run folder");
+    } else if (!existing.empty()) {
+      return failed_precondition(options.run_dir.string() + " already has checkpoints (" +
+                                 existing.front().filename().string() + "); pass --resume or use a new run folder");
+    }
     std::error_code ec;
     fs::create_directories(options.run_dir, ec);
     if (ec) return errno_status(options.run_dir, "create run folder");
@@ -98,29 +115,22 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
     TrainResult result;
     TrainerState state;
     state.recipe_hash = recipe.hash;
-    const auto existing = list_checkpoints(options.run_dir);
     if (options.resume) {
-      auto point = find_resume_point(options.run_dir);
-      if (!point) return fail(point.status());
-      if (!*point) {
+      if (!resume_point) {
         say("info", "--resume: no checkpoint under " + checkpoints_dir(options.run_dir).string() + "; starting fresh");
       } else {
-        for (const auto& m : (*point)->messages) say("warning", m);
-        state = (*point)->state;
-        if (state.recipe_hash != recipe.hash)
-          say("warning", "the recipe changed since checkpoint " + (*point)->dir.filename().string() + " was written");
-        Status restored = restore_training_checkpoint((*point)->dir, model, optimizer, state, extras);
-        if (!restored.is_ok()) return fail(restored.with_context("resuming from " + (*point)->dir.string()));
+        const ResumePoint& point = *resume_point;
+        for (const auto& m : point.messages) say("warning", m);
+        state = point.state;
+        Status restored = restore_training_checkpoint(point.dir, model, optimizer, state, extras);
+        if (!restored.is_ok()) return fail(restored.with_context("resuming from " + point.dir.string()));
         Status rs = task->restore(state.data_cursor);
-        if (!rs.is_ok()) return fail(rs.with_context("resuming from " + (*point)->dir.string()));
-        result.last_checkpoint = (*point)->dir;
+        if (!rs.is_ok()) return fail(rs.with_context("resuming from " + point.dir.string()));
+        result.last_checkpoint = point.dir;
         state.recipe_hash = recipe.hash;
-        say("info", "resumed from " + (*point)->dir.filename().string() + " at step " + std::to_string(state.step) +
+        say("info", "resumed from " + point.dir.filename().string() + " at step " + std::to_string(state.step) +
                         " (" + std::to_string(state.tokens) + " tokens)", state.step);
       }
-    } else if (!existing.empty()) {
-      return fail(failed_precondition(options.run_dir.string() + " already has checkpoints (" +
-                                      existing.front().filename().string() + "); pass --resume or use a new run folder"));
     }
     // The recipe as this run uses it (defaults filled in, paths absolute): `kanana train
     // --recipe <run>/resolved_recipe.json` reproduces the run.

@@ -5,7 +5,9 @@
 #include <QSettings>
 #include <QTimer>
 #include <cstdio>
+#include <exception>
 #include <memory>
+#include <new>
 
 #include "app_options.h"
 #include "main_window.h"
@@ -21,9 +23,48 @@ void setApplicationInfo() {
   QCoreApplication::setApplicationVersion(QStringLiteral(KANANA_VERSION));
 }
 
+// An exception thrown by a slot or event handler would otherwise unwind through Qt's event
+// loop (undefined) and abort. It is reported and ends the application with status 1.
+template <typename Base>
+class GuardedApplication final : public Base {
+ public:
+  using Base::Base;
+  bool notify(QObject* receiver, QEvent* event) override {
+    try {
+      return Base::notify(receiver, event);
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "kanana-workbench: error: out of memory\n");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "kanana-workbench: error: %s\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "kanana-workbench: error: unknown exception\n");
+    }
+    QCoreApplication::exit(1);
+    return false;
+  }
+};
+
+int run(int argc, char** argv);
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Anything escaping start-up or the event loop: a message and exit 1, not an abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "kanana-workbench: error: out of memory\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kanana-workbench: error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "kanana-workbench: error: unknown exception\n");
+  }
+  return 1;
+}
+
+namespace {
+
+int run(int argc, char** argv) {
   // Usage errors, --help, --version and --list-plugins need no display: parse once before
   // choosing the application class.
   QStringList rawArguments;
@@ -35,8 +76,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool headless = preview.listPlugins || preview.wantsInfo;
-  std::unique_ptr<QCoreApplication> app = headless ? std::make_unique<QCoreApplication>(argc, argv)
-                                                   : std::make_unique<QApplication>(argc, argv);
+  std::unique_ptr<QCoreApplication> app;
+  if (headless)
+    app = std::make_unique<GuardedApplication<QCoreApplication>>(argc, argv);
+  else
+    app = std::make_unique<GuardedApplication<QApplication>>(argc, argv);
   setApplicationInfo();
   if (!headless) QGuiApplication::setDesktopFileName(QStringLiteral("kanana-workbench"));
 
@@ -95,3 +139,5 @@ int main(int argc, char** argv) {
   const int code = QApplication::exec();
   return screenshotStatus ? screenshotStatus : code;
 }
+
+}  // namespace

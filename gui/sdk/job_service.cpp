@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "base/json.h"
 #include "base/files.h"
 #include "jobs/run_registry.h"
 #include "jobs/shell_quote.h"
@@ -43,7 +44,7 @@ RunInfo runInfo(const store::Workspace& ws, const store::RunRecord& r) {
   row.createdAt = qs(r.created_at);
   row.startedAt = qs(r.started_at.value_or(""));
   row.finishedAt = qs(r.finished_at.value_or(""));
-  const Json meta = Json::parse(r.meta_json.empty() ? "{}" : r.meta_json, nullptr, false);
+  const Json meta = parse_json_or_discarded(r.meta_json.empty() ? "{}" : r.meta_json);
   if (!meta.is_object()) return row;
   if (meta.contains("handle") && meta["handle"].is_object()) {
     const Json& h = meta["handle"];

@@ -1,4 +1,5 @@
 // See options_form.h.
+#include "base/json.h"
 #include "sdk/options_form.h"
 
 #include <QCheckBox>
@@ -270,7 +271,7 @@ std::optional<Json> OptionsForm::editorValue(const Row& row, std::string* parseE
       return list;
     }
     case Kind::kJson: {
-      Json v = Json::parse(text.toStdString(), nullptr, false);
+      Json v = parse_json_or_discarded(text.toStdString());
       if (v.is_discarded()) {
         *parseError = "is not a JSON value: " + text.toStdString();
         return std::nullopt;

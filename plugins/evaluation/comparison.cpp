@@ -49,7 +49,7 @@ namespace {
 // Where a run's results file is: recorded by `kanana eval --workspace` in meta.results, or
 // results.json in the job's run folder (this machine's copy for remote targets).
 std::string results_path_of(store::Workspace& ws, const store::RunRecord& run) {
-  Json meta = Json::parse(run.meta_json.empty() ? "{}" : run.meta_json, nullptr, false);
+  Json meta = parse_json_or_discarded(run.meta_json.empty() ? "{}" : run.meta_json);
   std::vector<fs::path> candidates;
   if (meta.is_object()) {
     if (meta.contains("results") && meta["results"].is_string() && !meta["results"].get<std::string>().empty()) {

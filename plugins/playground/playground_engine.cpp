@@ -9,6 +9,7 @@
 #include <future>
 #include <mutex>
 
+#include "base/json.h"
 #include "embed/embedder.h"
 #include "rag/prompt.h"
 #include "rag/rag_index.h"
@@ -21,7 +22,7 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------- JSON conversions
 
 Json toJson(const QJsonValue& v) {
-  return Json::parse(QJsonDocument::fromVariant(v.toVariant()).toJson(QJsonDocument::Compact).toStdString(), nullptr, false);
+  return parse_json_or_discarded(QJsonDocument::fromVariant(v.toVariant()).toJson(QJsonDocument::Compact).toStdString());
 }
 
 QJsonValue fromJson(const Json& v) {

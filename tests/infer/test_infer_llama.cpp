@@ -401,6 +401,8 @@ class TestInferLlama : public QObject {
     auto quant = test::run_kanana({"model", "quantize", dir, "--weights", "q4", "--out", q4_dir});
     QVERIFY2(quant.code == 0, qPrintable(quant.err));
     QVERIFY2(quant.out.contains("q4 weights"), qPrintable(quant.out));
+    auto info = test::run_kanana({"model", "info", q4_dir});
+    QVERIFY2(info.code == 0 && info.out.contains("engine:       q4"), qPrintable(info.out + info.err));
     auto q4_greedy = test::run_kanana(common + QStringList{"--weights", "q4"});
     QVERIFY2(q4_greedy.code == 0, qPrintable(q4_greedy.err));
     QStringList saved_args = common;

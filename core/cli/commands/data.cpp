@@ -25,6 +25,7 @@ std::vector<OptionSpec> corpus_options(std::vector<OptionSpec> extra) {
       {.name = "threads", .value_name = "N", .help = "worker threads (0 = all cores)", .default_value = "0", .env = "KANANA_THREADS"},
       {.name = "quiet", .help = "no progress output", .short_name = 'q'},
       {.name = "resume", .help = "continue an interrupted run from DIR/.partial (inputs and options must be unchanged)"},
+      {.name = "overwrite", .help = "replace the results of an earlier run in DIR (they stay until this run publishes)"},
       {.name = "checkpoint-every", .value_name = "N", .help = "save resumable progress every N records", .default_value = "200000"},
       {.name = "checkpoint-seconds", .value_name = "S", .help = "and at least every S seconds (0 = by records only)", .default_value = "5"},
   };
@@ -58,6 +59,7 @@ Result<data::CorpusJobOptions> corpus_job_options(const Args& a, Context& ctx) {
   KANANA_ASSIGN_OR_RETURN(o.checkpoint_every_seconds, a.get_double("checkpoint-seconds"));
   if (o.checkpoint_every_seconds < 0) return invalid_argument("--checkpoint-seconds must be 0 or positive");
   o.resume = a.flag("resume");
+  o.overwrite = a.flag("overwrite");
   o.cancel = ctx.cancel;
   return o;
 }

@@ -49,6 +49,7 @@ const std::vector<OptionSpec> kModelOptions = {
     {.name = "limit", .value_name = "N", .help = "only the first N items of each task (0 = all)", .default_value = std::to_string(kRunDefaults.limit)},
     {.name = "seed", .value_name = "N", .help = "few-shot sampling and bootstrap seed", .default_value = std::to_string(kRunDefaults.seed)},
     {.name = "output", .value_name = "FILE", .help = "results JSON (lm-eval layout); per-item samples JSONL are written next to it", .short_name = 'o'},
+    {.name = "overwrite", .help = "replace an existing --output file"},
     {.name = "run-dir", .value_name = "DIR", .help = "run as a job: events.jsonl + results.json in DIR"},
     {.name = "workspace", .value_name = "DIR", .help = "record the results (eval_results, lineage to the checkpoint) in this workspace"},
     {.name = "run-name", .value_name = "NAME", .help = "name of the workspace run (default: eval <tasks>)"},
@@ -84,6 +85,16 @@ struct Session {
 Result<Session> open_session(const Args& a, const std::string& what) {
   Session s;
   if (a.has("output")) s.output = a.get("output");
+  if (!s.output.empty()) {
+    // --output pointed at a task file (or any input) would overwrite it; an existing results
+    // file is replaced only when asked. Both before anything runs or is written.
+    std::vector<fs::path> inputs;
+    for (const auto& t : a.get_all("task")) inputs.emplace_back(t);
+    if (a.has("fewshot-file") && !a.get("fewshot-file").empty()) inputs.emplace_back(a.get("fewshot-file"));
+    for (const auto& p : a.positional()) inputs.emplace_back(p);
+    KANANA_RETURN_IF_ERROR(check_not_input(s.output, inputs, "--output"));
+    KANANA_RETURN_IF_ERROR(check_output_target(s.output, a.flag("overwrite"), "--output"));
+  }
   if (a.has("run-dir") && !a.get("run-dir").empty()) {
     const fs::path dir = a.get("run-dir");
     KANANA_ASSIGN_OR_RETURN(s.events, eval::EvalRunEvents::open(dir));
@@ -394,6 +405,10 @@ int run_decontam(const Args& a, Context& ctx) {
     if (rep->hits.size() > 20) std::printf("  ... %zu more hits\n", rep->hits.size() - 20);
   }
   if (a.has("output") && !a.get("output").empty()) {
+    std::vector<fs::path> inputs;
+    for (const auto& t : a.get_all("task")) inputs.emplace_back(t);
+    for (const auto& p : a.positional()) inputs.emplace_back(p);
+    if (Status s = check_not_input(a.get("output"), inputs, "--output"); !s.is_ok()) return report_error(s);
     Json out = {{"decontamination", report_json},
                 {"training", a.positional()},
                 {"items", total},

@@ -4,13 +4,17 @@
 // `kanana model quantize` (a checkpoint converted once for the CPU engine, loaded without work).
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 
+#include "base/files.h"
 #include "cli/registry.h"
 #include "gguf/llama_export.h"
 #include "infer/llama_engine.h"
+#include "infer/widen.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/llama.h"
@@ -69,6 +73,7 @@ int run_init(const Args& a, Context&) {
   auto seed = a.get_int("seed");
   if (!seed.is_ok()) return report_error(seed.status(), true);
   const fs::path out = a.get("out");
+  if (Status s = check_output_target(out, a.flag("overwrite"), "--out"); !s.is_ok()) return report_error(s);
   if (a.has("tokenizer") && !a.get("tokenizer").empty()) {
     auto tok = tok::load_tokenizer(a.get("tokenizer"));
     if (!tok.is_ok()) return report_error(tok.status());
@@ -88,13 +93,23 @@ int run_init(const Args& a, Context&) {
   model::SaveModelOptions so;
   so.dtype = *dtype;
   so.metadata["preset"] = a.get("preset");
-  if (auto st = model::save_model(out, *m, so); !st.is_ok()) return report_error(st);
+  // Written beside and renamed into place: a failed init leaves an existing --out untouched.
+  auto staging = AtomicDirectory::create(out);
+  if (!staging.is_ok()) return report_error(staging.status());
+  if (auto st = model::save_model((*staging)->path(), *m, so); !st.is_ok()) return report_error(st);
   if (a.has("tokenizer") && !a.get("tokenizer").empty()) {
-    if (auto st = copy_tokenizer_files(a.get("tokenizer"), out); !st.is_ok()) return report_error(st);
+    if (auto st = copy_tokenizer_files(a.get("tokenizer"), (*staging)->path()); !st.is_ok()) return report_error(st);
   }
+  if (auto st = (*staging)->commit(); !st.is_ok()) return report_error(st);
   std::printf("wrote %s: preset %s, %s parameters, %s\n", out.c_str(), a.get("preset").c_str(),
               human_count(model::parameter_count(*config)).c_str(), model::dtype_name(*dtype).c_str());
   return kExitOk;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
 }
 
 int run_info(const Args& a, Context&) {
@@ -133,14 +148,59 @@ int run_info(const Args& a, Context&) {
     std::printf("tensors:      %lld %s, %.2f MB\n", (long long)e.first, dt.c_str(), e.second / 1e6);
   }
   std::printf("stored:       %lld parameters\n", (long long)stored);
-  // Names and shapes checked against config.json without loading any weights.
+  // A `model quantize` folder holds the engine's own layout: the engine's loader checks every
+  // tensor of it (sizes, padding, finite scales and weights).
+  if (auto it = (*reader)->metadata().find(st::kEngineWeightsKey); it != (*reader)->metadata().end()) {
+    std::printf("engine:       %s weights saved by `kanana model quantize` (CPU engine only)\n", it->second.c_str());
+    infer::EngineOptions eo;
+    auto format = infer::parse_weight_format(it->second);
+    if (!format.is_ok()) return report_error(format.status().with_context(dir.string()));
+    eo.weights = *format;
+    eo.context = 1;
+    auto engine = infer::LlamaEngine::load(dir, eo);
+    if (!engine.is_ok()) return report_error(engine.status());
+    return kExitOk;
+  }
+  // Names and shapes checked against config.json, then every value for NaN/Inf, streaming
+  // from the mapping (a model that cannot load is a failure, not a printout with exit 0).
+  int problems = 0;
   for (const auto& [name, shape] : model::expected_tensors(c)) {
     if (!(*reader)->has(name)) {
-      std::fprintf(stderr, "kanana: warning: tensor '%s' is missing\n", name.c_str());
+      std::fprintf(stderr, "kanana: error: %s: tensor '%s' is missing\n", dir.c_str(), name.c_str());
+      ++problems;
       continue;
     }
     auto info = (*reader)->info(name);
-    if (info->shape != shape) std::fprintf(stderr, "kanana: warning: tensor '%s' has an unexpected shape\n", name.c_str());
+    if (info->shape != shape) {
+      std::fprintf(stderr, "kanana: error: %s: tensor '%s' has shape %s, config.json implies %s\n", dir.c_str(),
+                   name.c_str(), shape_text(info->shape).c_str(), shape_text(shape).c_str());
+      ++problems;
+    }
+  }
+  for (const auto& name : (*reader)->names()) {
+    auto info = (*reader)->info(name);
+    if (!info.is_ok() || !infer::widens_to_f32(info->dtype)) continue;
+    auto bytes = (*reader)->bytes(name);
+    if (!bytes.is_ok()) return report_error(bytes.status());
+    const size_t esize = st::dtype_size(info->dtype);
+    const int64_t n = info->numel();
+    std::vector<float> chunk(size_t{1} << 16);
+    for (int64_t at = 0; at < n; at += int64_t(chunk.size())) {
+      const int64_t m = std::min<int64_t>(n - at, int64_t(chunk.size()));
+      infer::widen_to_f32(bytes->data() + size_t(at) * esize, info->dtype, m, chunk.data());
+      const auto bad = std::find_if(chunk.begin(), chunk.begin() + m, [](float v) { return !std::isfinite(v); });
+      if (bad != chunk.begin() + m) {
+        std::fprintf(stderr, "kanana: error: %s: tensor '%s' has a NaN or infinite value (element %lld)\n",
+                     dir.c_str(), name.c_str(), static_cast<long long>(at + (bad - chunk.begin())));
+        ++problems;
+        break;
+      }
+    }
+    (*reader)->release_pages(name);
+  }
+  if (problems > 0) {
+    std::fprintf(stderr, "kanana: error: %s: %d problem(s); the model cannot be used as it is\n", dir.c_str(), problems);
+    return kExitFailure;
   }
   return kExitOk;
 }
@@ -196,6 +256,7 @@ KANANA_COMMAND(model_init) {
                       {.name = "out", .value_name = "DIR", .help = "output folder", .required = true, .short_name = 'o'},
                       {.name = "dtype", .value_name = "f32|bf16", .help = "stored dtype", .default_value = "f32"},
                       {.name = "seed", .value_name = "N", .help = "initialisation seed", .default_value = "0"},
+                      {.name = "overwrite", .help = "replace an existing non-empty --out folder"},
                       {.name = "tokenizer", .value_name = "FILE",
                        .help = "tokenizer.json / .model (or a folder) to copy in; sets vocab_size and special ids"}},
           .run = run_init};

@@ -1,12 +1,14 @@
 // `kanana runs ...`: launch job specs, list the workspace's runs, show one (state, last
 // metrics, checkpoints, log tail), cancel it, and tail its events.jsonl. Works headless on a
 // login node the same way the GUI's jobs plugin does (same RunRegistry underneath).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
 
 #include "base/files.h"
+#include "base/json.h"
 #include "base/strings.h"
 #include "cli/registry.h"
 #include "jobs/events.h"
@@ -104,10 +106,21 @@ KANANA_COMMAND(runs_launch) {
           .description = "Reads a job spec (JSON; see core/jobs/job_spec.h), starts it detached and records the\n"
                          "run, with lineage from its input datasets. Prints the run id and folder.",
           .options = {{.name = "spec", .value_name = "FILE", .help = "job spec JSON", .required = true},
+                      {.name = "overwrite", .help = "launch into a run_dir that already holds a finished run"},
                       workspace_option()},
           .run = [](const Args& args, Context&) -> int {
             auto spec = jobs::read_job_spec(args.get("spec"));
             if (!spec.is_ok()) return report_error(spec.status(), /*usage=*/true);
+            // A run folder that already holds a job (a finished run) is rewritten only by a
+            // resume of it or when asked: its checkpoints, events and results would be replaced.
+            const bool resume = std::find(spec->command.begin(), spec->command.end(), "--resume") != spec->command.end();
+            if (!spec->run_dir.empty() && spec->target.kind == jobs::TargetKind::kLocal && !resume) {
+              const fs::path job_file = fs::path(spec->run_dir) / jobs::kJobFileName;
+              if (Status s = check_output_target(job_file, args.flag("overwrite"), "run_dir"); !s.is_ok())
+                return report_error(Status(s.code(), spec->run_dir + " already holds a run (" + job_file.string() +
+                                                         "); resume it (--resume in the command), pass --overwrite to "
+                                                         "reuse the folder, or choose another run_dir"));
+            }
             auto ws = open_workspace(args);
             if (!ws.is_ok()) return report_error(ws.status());
             jobs::RunRegistry registry(**ws);
@@ -142,7 +155,7 @@ KANANA_COMMAND(runs_list) {
             for (const auto& run : *runs) {
               const JobState s = jobs::to_job_state(run.state);
               if (!args.flag("all") && jobs::is_final(s)) continue;
-              Json meta = Json::parse(run.meta_json, nullptr, false);
+              Json meta = parse_json_or_discarded(run.meta_json);
               std::string step = "-", metrics;
               if (meta.is_object()) {
                 if (meta.contains("last_step")) step = meta["last_step"].dump();

@@ -62,6 +62,10 @@ KANANA_COMMAND(tokenize) {
               if (end == word.c_str() || *end != '\0' || v < INT32_MIN || v > INT32_MAX)
                 return report_error(invalid_argument("stdin line " + std::to_string(line_number) + ": '" + word +
                                                      "' is not an integer id"));
+              if (v < 0 || v >= t.vocab_size())
+                return report_error(out_of_range("stdin line " + std::to_string(line_number) + ": id " + word +
+                                                 " is outside the vocabulary (0.." +
+                                                 std::to_string(t.vocab_size() - 1) + ")"));
               ids.push_back(static_cast<int32_t>(v));
             }
             out = t.decode(ids, args.flag("skip-special"));

@@ -89,6 +89,8 @@ KANANA_COMMAND(workspace_check) {
                         static_cast<long long>(store::latest_schema_version()));
             if (*version > store::latest_schema_version())
               std::printf("note: the schema is newer than this build; only the SQLite structure is checked\n");
+            else if (Status tables = store::check_schema_tables(db, *version, db_path); !tables.is_ok())
+              return report_error(tables);
             auto integrity = db.integrity_check(/*full=*/true);
             if (!integrity.is_ok()) return report_error(integrity.status());
             auto fk = db.query_int("SELECT count(*) FROM pragma_foreign_key_check");
