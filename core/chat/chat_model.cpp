@@ -80,7 +80,9 @@ Result<std::unique_ptr<ChatModel>> ChatModel::load(const fs::path& dir, const Ch
     return not_found(dir.string() + " is not a model folder (no config.json)");
   if (options.threads > 0) torch::set_num_threads(options.threads);
   fs::path tok_path = options.tokenizer;
-  if (tok_path.empty()) KANANA_ASSIGN_OR_RETURN(tok_path, tok::model_tokenizer_path(dir));
+  if (tok_path.empty()) {
+    KANANA_ASSIGN_OR_RETURN(tok_path, tok::model_tokenizer_path(dir));
+  }
   KANANA_ASSIGN_OR_RETURN(impl->tokenizer, tok::load_tokenizer(tok_path));
   model::LoadOptions lo;
   KANANA_ASSIGN_OR_RETURN(lo.dtype, model::parse_dtype(options.dtype.empty() ? "f32" : options.dtype));
