@@ -58,7 +58,9 @@ stage() {
   say "stage $stage_no/$total $2"
 }
 finish() { mkdir -p "$demo/done"; touch "$demo/done/$1"; }
-k() { "$kanana" "$@"; }
+failed() { echo "demo: a command failed; its output ($1):" >&2; tail -n 15 "$1" >&2; exit 1; }
+# Every command names its workspace on stderr ("workspace: DIR (KANANA_WORKSPACE)"): said once above.
+k() { "$kanana" "$@" 2> >(grep -v '^workspace: ' >&2); }
 last_ckpt() { ls -d "$1"/checkpoints/step-* 2>/dev/null | sort | tail -n1; }
 # launch NAME KIND SPEC_COMMAND_JSON INPUTS_JSON: a workspace run like the Jobs page launches;
 # follows it to the end and prints its folder on stdout (the id goes to $demo/<name>.run).
@@ -70,7 +72,7 @@ launch() {
  "target": {"kind": "local", "kanana_binary": "$kanana"}}
 JOB
   local launched run_id run_dir
-  launched=$(k runs launch --spec "$demo/$name.job.json" 2>/dev/null)
+  launched=$(k runs launch --spec "$demo/$name.job.json")
   run_id=$(sed -nE 's/^run ([0-9]+) launched: .*/\1/p' <<<"$launched")
   run_dir=$(sed -nE 's/^run [0-9]+ launched: (.*)/\1/p' <<<"$launched")
   [ -n "$run_id" ] || { echo "demo: launching $name failed: $launched" >&2; exit 1; }
@@ -95,9 +97,9 @@ done
 demo="$ws/data/demo-pipeline"
 [ "${DEMO_FRESH:-0}" = 1 ] && rm -rf "$demo"
 mkdir -p "$demo"
-say "workspace $ws; pipeline folder $demo; $threads threads"
+say "workspace $ws (every command below uses it); pipeline folder $demo; $threads threads"
 k workspace demo --dir "$ws" --data-cache "$cache" >/dev/null
-record() { k workspace record "$@" 2>/dev/null; }
+record() { k workspace record "$@"; }
 
 sources=("$corpora/demo_bilingual.jsonl" "$corpora/debian_faq_ko.jsonl" "$corpora/debian_faq_en.jsonl"
          "$corpora/install_guide_ko.jsonl" "$corpora/brown_en.jsonl" "$corpora/sotu_en.jsonl")
@@ -180,7 +182,7 @@ PY
       --seq-len "$seq" --overwrite "$demo/by-lang/$lang.jsonl" >/dev/null
     record dataset "$demo/packs/$lang" --name "packs $lang" --dataset-kind shards --relation packed \
       --from "$demo/by-lang/$lang.jsonl" >/dev/null
-    k workspace link "$tok" "$demo/packs/$lang" --relation tokenized >/dev/null 2>&1
+    k workspace link "$tok" "$demo/packs/$lang" --relation tokenized >/dev/null
   done
   finish packs
 fi
@@ -245,7 +247,7 @@ PY
   launch distill distill \
     "[\"kanana\", \"surgery\", \"pipeline\", \"--spec\", \"$demo/distill.json\", \"--run-dir\", \"{run_dir}\", \"--threads\", \"$threads\", \"--quiet\"]" \
     "[\"$demo/packs/en\", \"$demo/packs/ko\"]"
-  k workspace link "$teacher" "run:$(cat "$demo/distill.run")" --relation teacher >/dev/null 2>&1
+  k workspace link "$teacher" "run:$(cat "$demo/distill.run")" --relation teacher >/dev/null
   finish distill
 fi
 student=$(last_ckpt "$(cat "$demo/distill.dir")")
@@ -290,7 +292,7 @@ PY
   launch sft sft \
     "[\"kanana\", \"train\", \"--recipe\", \"$demo/sft.json\", \"--run-dir\", \"{run_dir}\", \"--threads\", \"$threads\", \"--quiet\"]" \
     "[\"$demo/chat/sft.jsonl\"]"
-  k workspace link "$student" "run:$(cat "$demo/sft.run")" --relation initialized >/dev/null 2>&1
+  k workspace link "$student" "run:$(cat "$demo/sft.run")" --relation initialized >/dev/null
   finish sft
 fi
 sft_model=$(last_ckpt "$(cat "$demo/sft.dir")")
@@ -305,7 +307,7 @@ if stage label "preferences by the synthetic ko-over-en rule (judgements by rule
   k prefs label-rule --set "demo prompts" --rule ko-over-en --margin 0.3
   # Aligned pairs with the same rule (chosen Korean, rejected English) for enough DPO data.
   k prefs import "$demo/chat/prefs_train.jsonl" --set "ko-over-en pairs" --annotator "rule:ko-over-en" >/dev/null
-  k prefs export --out "$demo/chat/dpo-prefs.jsonl" >/dev/null
+  k prefs export --out "$demo/chat/dpo-prefs.jsonl" --no-provenance >/dev/null
   record dataset "$demo/chat/dpo-prefs.jsonl" --name "demo preferences" --dataset-kind preferences \
     --relation exported >/dev/null
   finish label
@@ -327,7 +329,7 @@ PY
   launch dpo dpo \
     "[\"kanana\", \"train\", \"--recipe\", \"$demo/dpo.json\", \"--run-dir\", \"{run_dir}\", \"--threads\", \"$threads\", \"--quiet\"]" \
     "[\"$demo/chat/dpo-prefs.jsonl\"]"
-  k workspace link "$sft_model" "run:$(cat "$demo/dpo.run")" --relation initialized >/dev/null 2>&1
+  k workspace link "$sft_model" "run:$(cat "$demo/dpo.run")" --relation initialized >/dev/null
   finish dpo
 fi
 dpo_model=$(last_ckpt "$(cat "$demo/dpo.dir")")
@@ -337,6 +339,7 @@ if stage eval "evaluation of every stage: perplexity per language, demo tasks"; 
   # The demo tasks' specs ship in resources/eval/demo; their items are built from the FAQ in
   # the data cache (third-party text stays out of the repository).
   tasks="$demo/tasks"
+  mkdir -p "$demo/eval"
   python3 "$root/scripts/make-demo-tasks.py" --cache "$cache" --out "$tasks" >/dev/null
   for t in faq-mc faq-next; do
     record dataset "$tasks/$t.json" --name "demo task $t" --dataset-kind eval --relation derived \
@@ -345,21 +348,19 @@ if stage eval "evaluation of every stage: perplexity per language, demo tasks"; 
   for pair in "pretrain:$teacher" "distill:$student" "sft:$sft_model" "dpo:$dpo_model"; do
     name=${pair%%:*} model=${pair#*:}
     k eval ppl --model "$model" "$demo/packs/en" "$demo/packs/ko" --workspace "$ws" --run-name "eval ppl $name" \
-      -o "$demo/eval/$name-ppl.json" "${limit[@]}" > "$demo/eval-$name-ppl.txt" 2>/dev/null
+      -o "$demo/eval/$name-ppl.json" ${limit[@]+"${limit[@]}"} > "$demo/eval-$name-ppl.txt" 2>&1 || failed "$demo/eval-$name-ppl.txt"
     k eval mc --model "$model" -t "$tasks/faq-mc.json" --workspace "$ws" --run-name "eval mc $name" \
-      -o "$demo/eval/$name-mc.json" "${limit[@]}" > "$demo/eval-$name-mc.txt" 2>/dev/null
+      -o "$demo/eval/$name-mc.json" ${limit[@]+"${limit[@]}"} > "$demo/eval-$name-mc.txt" 2>&1 || failed "$demo/eval-$name-mc.txt"
     k eval gen --model "$model" -t "$tasks/faq-next.json" --workspace "$ws" --run-name "eval gen $name" \
-      -o "$demo/eval/$name-gen.json" "${limit[@]}" > "$demo/eval-$name-gen.txt" 2>/dev/null
+      -o "$demo/eval/$name-gen.json" ${limit[@]+"${limit[@]}"} > "$demo/eval-$name-gen.txt" 2>&1 || failed "$demo/eval-$name-gen.txt"
     say "  $name: $(python3 - "$demo/eval" "$name" <<'PY'
 import json, sys
 d, n = sys.argv[1], sys.argv[2]
 out = []
 ppl = json.load(open(f"{d}/{n}-ppl.json"))["results"]
-for k, v in ppl.items():
-    for m, x in v.items():
-        if m.startswith("word_perplexity") or m.startswith("perplexity") or m.startswith("ppl"):
-            if isinstance(x, (int, float)):
-                out.append(f"{k} {m.split(',')[0]} {x:.1f}")
+for k in ("ppl/en", "ppl/ko"):  # the packs' val splits, by source = language
+    if k in ppl:
+        out.append(f"{k} token ppl {ppl[k]['token_perplexity,none']:.1f} bpb {ppl[k]['bits_per_byte,none']:.2f}")
 for t in ("mc", "gen"):
     for k, v in json.load(open(f"{d}/{n}-{t}.json"))["results"].items():
         for m, x in v.items():
