@@ -30,7 +30,8 @@ class TestDemoLoop : public QObject {
     env.insert("KANANA_BUILD_DIR", test::build_dir());
     env.insert("KANANA_DATA_CACHE", test::data_cache());
     const std::pair<const char*, const char*> sizes[] = {
-        {"DEMO_HIDDEN", "64"},          {"DEMO_LAYERS", "2"},          {"DEMO_VOCAB", "1200"},
+        {"DEMO_HIDDEN", "64"},          {"DEMO_LAYERS", "2"},          {"DEMO_VOCAB", "3000"},
+        {"DEMO_CORPUS_MB", "0.3"},
         {"DEMO_SEQ", "64"},             {"DEMO_PRETRAIN_TOKENS", "20480"}, {"DEMO_DISTILL_TOKENS", "4096"},
         {"DEMO_SFT_STEPS", "6"},        {"DEMO_DPO_STEPS", "3"},       {"DEMO_CHAT_PAIRS", "40"},
         {"DEMO_PROMPTS", "6"},          {"DEMO_EVAL_LIMIT", "8"},      {"DEMO_THREADS", "2"}};
