@@ -85,6 +85,9 @@ JOB
     k runs show "$run_id" >&2 || true
     exit 1
   fi
+  # `runs tail` only reads events; a refresh records the run's end state and its checkpoints
+  # (and forgets those keep_last deleted) in the workspace.
+  k runs show "$run_id" > "$demo/$name.show.txt"
 }
 
 [ -x "$kanana" ] || { echo "demo-headless.sh: $kanana not built; run scripts/setup.sh" >&2; exit 1; }
