@@ -4,6 +4,7 @@
 #   lib/kanana/lib*.so              the core and GUI SDK libraries (private: not in ld's path)
 #   lib/kanana/plugins/lib*.so      the workbench plugins (found as <exe>/../lib/kanana/plugins)
 #   share/kanana-workbench/recipes  shipped recipes (found by kanana::find_resource)
+#   share/kanana-workbench/eval     the demo evaluation task specs (docs/eval-tasks.md)
 #   share/applications, share/icons, share/metainfo   desktop entry, icon, AppStream data
 #
 # Everything is found relative to the installed executable, so the package also works when
@@ -11,6 +12,7 @@
 # The KANANA_INSTALL_* folders are set in the top-level CMakeLists.txt (the helpers use them).
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/resources/recipes DESTINATION ${KANANA_INSTALL_DATADIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/resources/eval DESTINATION ${KANANA_INSTALL_DATADIR})
 if(KANANA_BUILD_GUI)
   install(FILES ${PROJECT_SOURCE_DIR}/packaging/kanana-workbench.desktop DESTINATION share/applications)
   install(FILES ${PROJECT_SOURCE_DIR}/resources/app/icons/kanana.svg

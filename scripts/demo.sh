@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The README's first command: set everything up, run the demo pipeline on the built-in demo
-# workspace (scripts/demo-headless.sh: corpus -> filter -> tokenizer -> token shards ->
-# two-stage pre-training recorded as a workspace run -> generation), then open Kanana
-# Workbench on that workspace at the Jobs page, where the run's curves are. Without a display
-# it says how to look at the GUI headless instead.
+# The README's first command: set everything up, run the whole Kanana loop at toy scale on the
+# built-in demo workspace (scripts/demo-headless.sh: corpus -> dedup/filter/PII -> tokenizer ->
+# packs -> staged pre-training -> prune + distill -> SFT -> candidates -> rule preferences ->
+# DPO -> evaluation of every stage -> RAG index; resumable), then open Kanana Workbench on that
+# workspace at the Jobs page, where the runs' curves are. Without a display it says how to look
+# at the GUI headless instead.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${KANANA_BUILD_DIR:-$root/build}"

@@ -80,15 +80,13 @@ Result<std::unique_ptr<ChatModel>> ChatModel::load(const fs::path& dir, const Ch
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   std::error_code ec;
+  if (!fs::exists(dir, ec)) KANANA_RETURN_IF_ERROR(tok::model_tokenizer_path(dir).status());  // says "missing"
   if (!fs::is_regular_file(dir / "config.json", ec))
     return not_found(dir.string() + " is not a model folder (no config.json)");
   if (options.threads > 0) torch::set_num_threads(options.threads);
   fs::path tok_path = options.tokenizer;
   if (tok_path.empty()) {
-    tok_path = dir;
-    const bool has_tok = fs::exists(dir / "tokenizer.json", ec) || fs::exists(dir / "tokenizer.model", ec);
-    const fs::path run_tok = dir.parent_path().parent_path() / "tokenizer";
-    if (!has_tok && dir.parent_path().filename() == "checkpoints" && fs::exists(run_tok, ec)) tok_path = run_tok;
+    KANANA_ASSIGN_OR_RETURN(tok_path, tok::model_tokenizer_path(dir));
   }
   KANANA_ASSIGN_OR_RETURN(impl->tokenizer, tok::load_tokenizer(tok_path));
   std::string weights = options.weights;

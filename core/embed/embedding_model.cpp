@@ -171,13 +171,8 @@ int32_t embedding_pad_id(const tok::Tokenizer& tokenizer) {
 
 Result<std::shared_ptr<const tok::Tokenizer>> load_model_tokenizer(const fs::path& model_dir, const fs::path& explicit_path) {
   if (!explicit_path.empty()) return tok::load_tokenizer(explicit_path);
-  auto here = tok::load_tokenizer(model_dir);
-  if (here.is_ok() || here.status().code() != StatusCode::kNotFound) return here;
-  const fs::path run_copy = model_dir.parent_path().parent_path() / "tokenizer";
-  std::error_code ec;
-  if (fs::is_directory(run_copy, ec)) return tok::load_tokenizer(run_copy);
-  return not_found(model_dir.string() + ": no tokenizer in the model folder or in " + run_copy.string() +
-                   "; give one with --tokenizer");
+  KANANA_ASSIGN_OR_RETURN(const fs::path found, tok::model_tokenizer_path(model_dir));
+  return tok::load_tokenizer(found);
 }
 
 }  // namespace kanana::embed

@@ -43,18 +43,9 @@ Result<std::unique_ptr<EvalModel>> EvalModel::load(const ModelOptions& o) {
     KANANA_ASSIGN_OR_RETURN(m->impl_->tokenizer, tok::load_tokenizer(o.tokenizer));
     m->impl_->tokenizer_path = o.tokenizer.string();
   } else {
-    for (const fs::path& c : {o.dir, o.dir.parent_path().parent_path() / "tokenizer"}) {
-      auto loaded = tok::load_tokenizer(c);
-      if (loaded.is_ok()) {
-        m->impl_->tokenizer = *loaded;
-        m->impl_->tokenizer_path = c.string();
-        break;
-      }
-    }
-    if (!m->impl_->tokenizer) {
-      return not_found(o.dir.string() + ": no tokenizer in the model folder or in its run folder's tokenizer/ "
-                                        "(give one with --tokenizer)");
-    }
+    KANANA_ASSIGN_OR_RETURN(const fs::path found, tok::model_tokenizer_path(o.dir));
+    KANANA_ASSIGN_OR_RETURN(m->impl_->tokenizer, tok::load_tokenizer(found));
+    m->impl_->tokenizer_path = found.string();
   }
   model::LoadOptions lo;
   KANANA_ASSIGN_OR_RETURN(lo.dtype, model::parse_dtype(o.dtype));

@@ -193,6 +193,23 @@ Result<int64_t> RunRegistry::record_checkpoint(const store::RunRecord& run, cons
   return id;
 }
 
+Result<std::vector<int64_t>> RunRegistry::forget_deleted_checkpoints(int64_t run_id) {
+  std::vector<int64_t> forgotten;
+  KANANA_ASSIGN_OR_RETURN(auto checkpoints, ws_.list_checkpoints(run_id));
+  for (const auto& c : checkpoints) {
+    if (ws_.checkpoint_on_disk(c)) continue;
+    KANANA_ASSIGN_OR_RETURN(auto edges, ws_.lineage_edges({"checkpoint", c.id}));
+    const bool used = std::any_of(edges.begin(), edges.end(), [&](const store::LineageEdge& e) {
+      return !(e.relation == "produced" && e.src == store::NodeRef{"run", run_id});
+    });
+    KANANA_ASSIGN_OR_RETURN(auto evals, ws_.list_eval_results(std::nullopt, c.id));
+    if (used || !evals.empty()) continue;
+    KANANA_RETURN_IF_ERROR(ws_.delete_checkpoint(c.id));
+    forgotten.push_back(c.id);
+  }
+  return forgotten;
+}
+
 Result<RunRefresh> RunRegistry::refresh(int64_t run_id) {
   KANANA_ASSIGN_OR_RETURN(store::RunRecord run, ws_.get_run(run_id));
   KANANA_ASSIGN_OR_RETURN(Json meta, parse_meta(run));
@@ -248,6 +265,11 @@ Result<RunRefresh> RunRegistry::refresh(int64_t run_id) {
         for (const auto& [k, v] : e.json["metrics"].items()) out.last_metrics[k] = v;
         if (e.step) meta["last_step"] = *e.step;
       }
+    }
+    if (h.target == TargetKind::kLocal) {  // a remote run's folders are not on this machine
+      auto forgotten = forget_deleted_checkpoints(run_id);
+      if (forgotten.is_ok()) out.forgotten_checkpoints = std::move(forgotten).value();
+      else if (out.error.empty()) out.error = forgotten.status().to_string();
     }
     meta["events_offset"] = tailer.offset();
     meta["events_line"] = tailer.line();

@@ -2,7 +2,8 @@
 // target, run folder, state, pid / Slurm id, recipe) with lineage dataset --trained--> run;
 // refreshing a run polls its launcher, reads the new events.jsonl lines, moves the recorded
 // state along (queued → running → finished | failed | cancelled) and records each
-// "checkpoint" event as a checkpoint with run --produced--> checkpoint. A GUI that restarts
+// "checkpoint" event as a checkpoint with run --produced--> checkpoint (and forgets the ones
+// keep_last deleted since, see forget_deleted_checkpoints). A GUI that restarts
 // calls refresh_active() and is re-attached to every run that was still going: the handle
 // (job.json) and the events offset live in the run record's meta_json.
 //
@@ -30,6 +31,7 @@ struct RunRefresh {
   int64_t new_events = 0;
   std::vector<CorruptLine> corrupt;    // events.jsonl lines skipped in this refresh
   std::vector<int64_t> new_checkpoints;  // checkpoint ids recorded in this refresh
+  std::vector<int64_t> forgotten_checkpoints;  // records removed: their folder was deleted (keep_last)
   Json last_metrics = Json::object();  // latest value of each metric seen so far
   std::string error;                   // the job could not be polled (state left as is)
 };
@@ -67,6 +69,10 @@ class RunRegistry {
  private:
   Status record_inputs(int64_t run_id, const JobSpec& spec);
   Result<int64_t> record_checkpoint(const store::RunRecord& run, const JobHandle& handle, const Event& event);
+  // A local run's checkpoint whose folder is gone and that nothing used yet (no edge but
+  // run --produced--> it, no eval result) was deleted by the recipe's keep_last: its record is
+  // removed. One that was used stays, listed as missing (Workspace::checkpoint_on_disk).
+  Result<std::vector<int64_t>> forget_deleted_checkpoints(int64_t run_id);
 
   store::Workspace& ws_;
   LauncherOptions options_;

@@ -139,6 +139,7 @@ class DpoTask final : public train::Task {
   }
 
   model::LlamaForCausalLM& model() override { return model_; }
+  std::filesystem::path tokenizer_source() const override { return tok_.path; }
   double flops_per_token() const override {
     return train::causal_lm_flops_per_token(const_cast<model::LlamaForCausalLM&>(model_), recipe_.seq_len);
   }

@@ -59,6 +59,7 @@ class RewardTask final : public train::Task {
 
   model::LlamaForCausalLM& model() override { return model_; }
   std::vector<std::pair<std::string, torch::Tensor>> extra_parameters() override { return {{kScoreWeightName, score_}}; }
+  std::filesystem::path tokenizer_source() const override { return tok_.path; }
   double flops_per_token() const override {
     return train::causal_lm_flops_per_token(const_cast<model::LlamaForCausalLM&>(model_), recipe_.seq_len);
   }

@@ -71,15 +71,9 @@ Result<TaskTokenizer> find_model_tokenizer(const fs::path& model_dir, const fs::
     t.path = explicit_path;
     return t;
   }
-  for (const fs::path& c : {model_dir, model_dir.parent_path().parent_path() / "tokenizer"}) {
-    auto loaded = tok::load_tokenizer(c);
-    if (loaded.is_ok()) {
-      t.tokenizer = *loaded;
-      t.path = c;
-      return t;
-    }
-  }
-  return not_found(model_dir.string() + ": no tokenizer in the folder or in its run folder's tokenizer/ (give one)");
+  KANANA_ASSIGN_OR_RETURN(t.path, tok::model_tokenizer_path(model_dir));
+  KANANA_ASSIGN_OR_RETURN(t.tokenizer, tok::load_tokenizer(t.path));
+  return t;
 }
 
 void report_problems(const train::TaskContext& ctx, const std::string& what, const std::vector<std::string>& problems) {

@@ -254,6 +254,14 @@ class Workspace {
   Result<CheckpointRecord> get_checkpoint(int64_t id);
   // All checkpoints, or those of one run, ordered by step.
   Result<std::vector<CheckpointRecord>> list_checkpoints(std::optional<int64_t> run_id = std::nullopt);
+  // Removes the record and its lineage edges (its eval results go with it; candidates and
+  // conversations keep their text with no checkpoint). For a folder that is gone.
+  Status delete_checkpoint(int64_t id);
+  // Whether the checkpoint's folder exists on this machine. A record whose folder is gone
+  // (deleted by hand; a remote run's folder is never here) is listed as missing and never
+  // offered for loading: pickers use list_present_checkpoints().
+  bool checkpoint_on_disk(const CheckpointRecord& record) const;
+  Result<std::vector<CheckpointRecord>> list_present_checkpoints(std::optional<int64_t> run_id = std::nullopt);
 
   // ---- annotation: prompt sets, prompts, candidates, judgements
   Result<int64_t> add_prompt_set(const PromptSetRecord& record);

@@ -234,6 +234,20 @@ Result<int64_t> Workspace::add_checkpoint(const CheckpointRecord& r) {
   return db_->last_insert_rowid();
 }
 
+Status Workspace::delete_checkpoint(int64_t id) {
+  KANANA_RETURN_IF_ERROR(check_writable());
+  KANANA_ASSIGN_OR_RETURN(auto tx, Transaction::begin(*db_));
+  KANANA_ASSIGN_OR_RETURN(Statement del, db_->prepare("DELETE FROM checkpoints WHERE id = ?1"));
+  del.bind(1, id);
+  KANANA_RETURN_IF_ERROR(del.run());
+  if (db_->changes() == 0) return not_found("checkpoint " + std::to_string(id) + " does not exist");
+  KANANA_ASSIGN_OR_RETURN(Statement edges, db_->prepare(
+      "DELETE FROM lineage WHERE (src_kind = 'checkpoint' AND src_id = ?1) OR (dst_kind = 'checkpoint' AND dst_id = ?1)"));
+  edges.bind(1, id);
+  KANANA_RETURN_IF_ERROR(edges.run());
+  return tx->commit();
+}
+
 Result<CheckpointRecord> Workspace::get_checkpoint(int64_t id) {
   KANANA_ASSIGN_OR_RETURN(Statement st, db_->prepare(std::string(kCheckpointColumns) + "WHERE id = ?1"));
   st.bind(1, id);
@@ -245,6 +259,17 @@ Result<std::vector<CheckpointRecord>> Workspace::list_checkpoints(std::optional<
                                                      "WHERE ?1 IS NULL OR run_id = ?1 ORDER BY run_id, step, id"));
   st.bind(1, run_id);
   return collect<CheckpointRecord>(st, read_checkpoint);
+}
+
+bool Workspace::checkpoint_on_disk(const CheckpointRecord& r) const {
+  std::error_code ec;
+  return !r.path.empty() && std::filesystem::is_directory(resolve(r.path), ec);
+}
+
+Result<std::vector<CheckpointRecord>> Workspace::list_present_checkpoints(std::optional<int64_t> run_id) {
+  KANANA_ASSIGN_OR_RETURN(auto all, list_checkpoints(run_id));
+  std::erase_if(all, [&](const CheckpointRecord& c) { return !checkpoint_on_disk(c); });
+  return all;
 }
 
 // ---------------------------------------------------------------- annotation

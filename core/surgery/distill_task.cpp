@@ -75,6 +75,13 @@ class DistillTask final : public train::Task {
   }
 
   model::LlamaForCausalLM& model() override { return student_; }
+  // The teacher's tokenizer (checked equal to the student's and the data's in setup), else the packs'.
+  fs::path tokenizer_source() const override {
+    if (auto t = tok::model_tokenizer_path(options_.teacher); t.is_ok()) return *t;
+    const fs::path p = data_.manifest().tokenizer_path;
+    std::error_code ec;
+    return !p.empty() && fs::exists(p, ec) ? p : fs::path();
+  }
   double flops_per_token() const override {
     // Student forward + backward, plus the teacher's forward (a third of its training cost).
     return train::causal_lm_flops_per_token(const_cast<model::LlamaForCausalLM&>(student_), recipe_.seq_len) +

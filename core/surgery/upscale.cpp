@@ -9,6 +9,7 @@
 #include "base/strings.h"
 #include "model/checkpoint.h"
 #include "safetensors/safetensors.h"
+#include "tokenizer/tokenizer.h"
 
 namespace kanana::surgery {
 namespace {
@@ -139,16 +140,9 @@ Result<UpscaleResult> upscale_checkpoint(const fs::path& source_dir, const fs::p
 }
 
 Status copy_tokenizer_files(const fs::path& from_dir, const fs::path& to_dir) {
-  std::error_code ec;
-  fs::create_directories(to_dir, ec);
-  for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"}) {
-    const fs::path p = from_dir / name;
-    if (!fs::exists(p, ec)) continue;
-    if (fs::exists(to_dir / name, ec) && fs::equivalent(p, to_dir / name, ec)) continue;
-    fs::copy_file(p, to_dir / name, fs::copy_options::overwrite_existing, ec);
-    if (ec) return internal_error("copying " + p.string() + " to " + to_dir.string() + ": " + ec.message());
-  }
-  return Status::ok();
+  auto source = tok::model_tokenizer_path(from_dir);
+  if (!source.is_ok()) return Status::ok();  // a bare model: nothing to carry along
+  return tok::copy_tokenizer_files(*source, to_dir);
 }
 
 }  // namespace kanana::surgery

@@ -40,8 +40,8 @@ struct UpscaleResult {
 Result<UpscaleResult> upscale_checkpoint(const std::filesystem::path& source_dir, const std::filesystem::path& out_dir,
                                          const std::vector<int64_t>& layer_map);
 
-// Copies tokenizer.json / tokenizer.model / tokenizer_config.json / special_tokens_map.json
-// from one model folder to another (missing ones are skipped).
+// Copies the tokenizer a model folder is used with (tok::model_tokenizer_path: its own, or its
+// run's copy) into another model folder; a model without any tokenizer copies nothing.
 Status copy_tokenizer_files(const std::filesystem::path& from_dir, const std::filesystem::path& to_dir);
 
 }  // namespace kanana::surgery

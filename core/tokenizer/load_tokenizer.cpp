@@ -43,6 +43,40 @@ Result<fs::path> find_tokenizer_file(const fs::path& path) {
 
 }  // namespace
 
+Result<fs::path> model_tokenizer_path(const fs::path& model_dir) {
+  std::error_code ec;
+  if (!fs::exists(model_dir, ec)) {
+    return not_found(model_dir.string() + ": the model folder is missing (deleted by hand, or by its run's "
+                                          "checkpoint keep_last)");
+  }
+  if (fs::is_regular_file(model_dir, ec)) return model_dir;  // a tokenizer file given directly
+  if (fs::is_regular_file(model_dir / "tokenizer.json", ec) || fs::is_regular_file(model_dir / "tokenizer.model", ec))
+    return model_dir;
+  const fs::path run_copy = model_dir.parent_path().parent_path() / "tokenizer";
+  if (model_dir.parent_path().filename() == "checkpoints" && find_tokenizer_file(run_copy).is_ok()) return run_copy;
+  return not_found(model_dir.string() + ": no tokenizer.json or tokenizer.model in the model folder (nor in " +
+                   run_copy.string() + "); give one with --tokenizer");
+}
+
+Status copy_tokenizer_files(const fs::path& from, const fs::path& to_dir) {
+  KANANA_ASSIGN_OR_RETURN(const fs::path file, find_tokenizer_file(from));
+  std::error_code ec;
+  fs::create_directories(to_dir, ec);
+  if (ec) return invalid_argument(to_dir.string() + ": cannot create the folder: " + ec.message());
+  const auto copy = [&](const fs::path& src, const fs::path& dst) -> Status {
+    if (fs::exists(dst, ec) && fs::equivalent(src, dst, ec)) return Status::ok();
+    fs::copy_file(src, dst, fs::copy_options::overwrite_existing, ec);
+    if (ec) return invalid_argument("copying " + src.string() + " to " + dst.string() + ": " + ec.message());
+    return Status::ok();
+  };
+  KANANA_RETURN_IF_ERROR(copy(file, to_dir / (file.extension() == ".json" ? "tokenizer.json" : "tokenizer.model")));
+  for (const char* sidecar : {"tokenizer_config.json", "special_tokens_map.json"}) {
+    const fs::path p = file.parent_path() / sidecar;
+    if (fs::is_regular_file(p, ec)) KANANA_RETURN_IF_ERROR(copy(p, to_dir / sidecar));
+  }
+  return Status::ok();
+}
+
 Result<std::shared_ptr<const Tokenizer>> load_tokenizer(const std::filesystem::path& path) {
   KANANA_ASSIGN_OR_RETURN(fs::path file, find_tokenizer_file(path));
   SpecialTokenNames names;

@@ -55,6 +55,18 @@ class Tokenizer {
 // when present, supplies bos/eos/pad names.
 Result<std::shared_ptr<const Tokenizer>> load_tokenizer(const std::filesystem::path& path);
 
+// The tokenizer a model folder is used with: the folder itself when it holds tokenizer files,
+// else (for a training checkpoint, <run>/checkpoints/step-N) the run's tokenizer/ copy. A folder
+// that does not exist is reported as missing (a checkpoint deleted by keep_last or by hand),
+// not as a folder without a tokenizer.
+Result<std::filesystem::path> model_tokenizer_path(const std::filesystem::path& model_dir);
+
+// Copies a tokenizer into `to_dir` as tokenizer.json / tokenizer.model, with the
+// tokenizer_config.json and special_tokens_map.json found beside it. `from` is a tokenizer file
+// (a *.model file becomes tokenizer.model) or a folder (load_tokenizer()'s choice of file).
+// This makes a model folder self-contained: every checkpoint carries its tokenizer.
+Status copy_tokenizer_files(const std::filesystem::path& from, const std::filesystem::path& to_dir);
+
 // Turns a stream of ids into text pieces that are always complete UTF-8: bytes of a
 // character split across tokens are held back until the character is complete.
 class StreamDecoder {

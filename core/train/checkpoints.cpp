@@ -12,6 +12,7 @@
 #include "base/files.h"
 #include "model/checkpoint.h"
 #include "shards/shard.h"
+#include "tokenizer/tokenizer.h"
 
 namespace kanana::train {
 namespace fs = std::filesystem;
@@ -91,7 +92,7 @@ Status set_cpu_rng_state(const std::string& hex) {
 
 Result<fs::path> save_training_checkpoint(const fs::path& run_dir, model::LlamaForCausalLM& model,
                                           const AdamW& optimizer, const TrainerState& state, int64_t keep_last,
-                                          const NamedTensors& extras) {
+                                          const NamedTensors& extras, const fs::path& tokenizer) {
   const fs::path root = checkpoints_dir(run_dir);
   const std::string name = checkpoint_name(state.step);
   const fs::path tmp = root / (".tmp-" + name);
@@ -112,6 +113,7 @@ Result<fs::path> save_training_checkpoint(const fs::path& run_dir, model::LlamaF
   KANANA_RETURN_IF_ERROR(st::save_safetensors_file(tmp / kOptimizer, moments,
                                                    {{"format", "pt"}, {"kind", "kanana.adamw"}}));
   KANANA_RETURN_IF_ERROR(write_json_file(tmp / kState, state.to_json()));
+  if (!tokenizer.empty()) KANANA_RETURN_IF_ERROR(tok::copy_tokenizer_files(tokenizer, tmp));
   Json sums = Json::object();
   for (const auto& entry : fs::directory_iterator(tmp)) {
     if (!entry.is_regular_file()) continue;

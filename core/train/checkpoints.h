@@ -3,6 +3,7 @@
 //   optimizer.safetensors   AdamW moments "exp_avg.<param>", "exp_avg_sq.<param>"
 //   extra.safetensors       trainable tensors outside the model (task.h), when there are any
 //   trainer_state.json      step, tokens, optimizer steps, data cursor, RNG state, recipe hash
+//   tokenizer.model | tokenizer.json (+ tokenizer_config.json)   the task's tokenizer, when known
 //   checksums.json          FNV-1a 64 of every other file (written last)
 // The folder is written as checkpoints/.tmp-step-XXXXXXX and renamed when complete, so a
 // folder named step-* is either whole or was damaged afterwards; damage is caught by the
@@ -41,11 +42,13 @@ std::filesystem::path checkpoints_dir(const std::filesystem::path& run_dir);
 std::string checkpoint_name(int64_t step);  // "step-0000042"
 
 // Writes the checkpoint atomically and deletes the oldest step-* folders beyond keep_last.
+// `tokenizer` (Task::tokenizer_source(); empty = none) is copied in, so the folder loads alone.
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 Result<std::filesystem::path> save_training_checkpoint(const std::filesystem::path& run_dir,
                                                        model::LlamaForCausalLM& model, const AdamW& optimizer,
                                                        const TrainerState& state, int64_t keep_last,
-                                                       const NamedTensors& extras = {});
+                                                       const NamedTensors& extras = {},
+                                                       const std::filesystem::path& tokenizer = {});
 
 // step-* folders, newest first.
 std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path& run_dir);

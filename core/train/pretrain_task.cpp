@@ -23,6 +23,12 @@ class PretrainTask final : public Task {
   }
 
   model::LlamaForCausalLM& model() override { return model_; }
+  std::filesystem::path tokenizer_source() const override {
+    // The packs' manifest names the tokenizer they were made with (absolute, see pack.cpp).
+    const std::filesystem::path p = data_.manifest().tokenizer_path;
+    std::error_code ec;
+    return !p.empty() && std::filesystem::exists(p, ec) ? p : std::filesystem::path();
+  }
   double flops_per_token() const override {
     return causal_lm_flops_per_token(const_cast<model::LlamaForCausalLM&>(model_), recipe_.seq_len);
   }

@@ -94,6 +94,9 @@ class Task {
   virtual std::vector<std::pair<std::string, torch::Tensor>> extra_parameters() { return {}; }
   // Training FLOPs per target token for MFU; 0 = MFU not reported.
   virtual double flops_per_token() const { return 0; }
+  // The tokenizer the model is trained with (a tokenizer file, or a folder holding one), copied
+  // into every checkpoint so that each checkpoint folder is self-contained; empty = none known.
+  virtual std::filesystem::path tokenizer_source() const { return {}; }
 
   virtual bool finished() const = 0;
   virtual Result<StepInfo> begin_step() = 0;

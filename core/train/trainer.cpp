@@ -151,7 +151,8 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
       state.rng_state = cpu_rng_state();
       if (lead) {
         KANANA_ASSIGN_OR_RETURN(fs::path dir, save_training_checkpoint(options.run_dir, model, optimizer, state,
-                                                                       recipe.checkpoint.keep_last, extras));
+                                                                       recipe.checkpoint.keep_last, extras,
+                                                                       task->tokenizer_source()));
         result.last_checkpoint = dir;
         (void)events->checkpoint(state.step, fs::relative(dir, options.run_dir).string(), state.tokens);
       }

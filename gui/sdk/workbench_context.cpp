@@ -141,4 +141,11 @@ QList<QObject*> WorkbenchContext::allObjects() const {
   return objects_;
 }
 
+QString WorkbenchContext::dialogDir(const QString& sub) const {
+  if (workspacePath_.isEmpty()) return QDir::homePath();
+  const QDir root(workspacePath_);
+  if (!sub.isEmpty() && root.exists(sub)) return root.filePath(sub);
+  return workspacePath_;
+}
+
 }  // namespace kanana::gui

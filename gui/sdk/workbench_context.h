@@ -46,6 +46,9 @@ class WorkbenchContext : public QObject {
 
   // ---- workspace
   QString workspacePath() const { return workspacePath_; }
+  // Where a file dialog starts: `sub` inside the workspace when that folder exists, else the
+  // workspace, else the home folder — never the process's current folder (often the repository).
+  QString dialogDir(const QString& sub = QString()) const;
   QString workspaceName() const;
   // Shared so a page can keep using the workspace it was showing while a switch is in flight.
   std::shared_ptr<store::Workspace> workspace() const { return workspace_; }

@@ -286,7 +286,7 @@ void AnnotatePage::refillModels() {
   modelB_->clear();
   modelB_->addItem(QString());
   if (auto ws = session_->workspace()) {
-    if (auto cks = ws->list_checkpoints(); cks.is_ok())
+    if (auto cks = ws->list_present_checkpoints(); cks.is_ok())
       for (const auto& c : *cks) {
         const QString path = QString::fromStdString(ws->resolve(c.path).string());
         for (QComboBox* combo : {modelA_, modelB_}) {
@@ -601,7 +601,8 @@ bool AnnotatePage::exportPairs(const QString& file, bool messagesForm, QString* 
 // ---------------------------------------------------------------- scoring
 
 void AnnotatePage::chooseRewardModel() {
-  const QString dir = QFileDialog::getExistingDirectory(this, tr("Reward model folder (LlamaForSequenceClassification or a reward checkpoint)"));
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Reward model folder (LlamaForSequenceClassification or a reward checkpoint)"),
+                                                        context_ ? context_->dialogDir(QStringLiteral("runs")) : QString());
   if (dir.isEmpty()) return;
   setStatus(tr("Loading reward model %1…").arg(dir));
   scorer_->loadModel(dir);

@@ -5,6 +5,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QFileDialog>
 #include <QHBoxLayout>
 #include <QKeySequence>
@@ -18,6 +19,7 @@
 #include <QVBoxLayout>
 
 #include "annotation_session.h"
+#include "sdk/workbench_context.h"
 #include "generation_controller.h"
 #include "queue_model.h"
 #include "reward_scorer.h"
@@ -48,7 +50,7 @@ QWidget* AnnotatePage::buildToolbar() {
   auto* importPrompts = new QPushButton(tr("Import prompts…"), bar);
   importPrompts->setToolTip(tr("Add the prompts of a JSONL file (prompt / messages per line) as a prompt set"));
   connect(importPrompts, &QPushButton::clicked, this, [this] {
-    const QString file = QFileDialog::getOpenFileName(this, tr("Import prompts"), QString(), tr("JSONL (*.jsonl);;All files (*)"));
+    const QString file = QFileDialog::getOpenFileName(this, tr("Import prompts"), context_ ? context_->dialogDir(QStringLiteral("data")) : QString(), tr("JSONL (*.jsonl);;All files (*)"));
     if (file.isEmpty()) return;
     QString error;
     if (!this->importPrompts(file, &error)) setStatus(error, true);
@@ -142,7 +144,8 @@ QWidget* AnnotatePage::buildToolbar() {
   auto* menu = new QMenu(exportButton);
   for (bool messages : {false, true}) {
     menu->addAction(messages ? tr("TRL messages form…") : tr("TRL prompt/chosen/rejected…"), this, [this, messages] {
-      const QString file = QFileDialog::getSaveFileName(this, tr("Export preferences"), QStringLiteral("preferences.jsonl"),
+      const QString file = QFileDialog::getSaveFileName(this, tr("Export preferences"),
+                                                        QDir(context_ ? context_->dialogDir(QStringLiteral("data")) : QString()).filePath(QStringLiteral("preferences.jsonl")),
                                                         tr("JSONL (*.jsonl)"));
       if (file.isEmpty()) return;
       QString error;

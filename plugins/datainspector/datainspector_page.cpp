@@ -154,7 +154,7 @@ QWidget* DataInspectorPage::buildToolbar() {
   h->setContentsMargins(0, 0, 0, 0);
   auto* open = new QPushButton(tr("Open corpus…"));
   connect(open, &QPushButton::clicked, this, [this] {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open a JSONL corpus"), QString(),
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open a JSONL corpus"), context_ ? context_->dialogDir(QStringLiteral("data")) : QString(),
                                                       tr("JSONL corpora (*.jsonl *.json *.ndjson *.gz *.zst);;All files (*)"));
     QString error;
     if (!path.isEmpty() && !openCorpus(path, &error)) QMessageBox::warning(this, tr("Open corpus"), error);
@@ -313,12 +313,17 @@ void DataInspectorPage::refillSources() {
         for (const auto& d : *datasets) {
           QString path = QString::fromStdString(d.path);
           if (QFileInfo(path).isRelative()) path = QDir(context_->workspacePath()).filePath(path);
-          if (QFileInfo(path).isFile()) sources_->addItem(tr("%1 (workspace)").arg(QString::fromStdString(d.name)), path);
+          // Each file once: the demo workspace registers the data cache's corpora, which are
+          // also listed from the cache below.
+          path = QFileInfo(path).canonicalFilePath();
+          if (!path.isEmpty() && sources_->findData(path) < 0)
+            sources_->addItem(tr("%1 (workspace)").arg(QString::fromStdString(d.name)), path);
         }
     }
     const QDir corpora(QDir(context_->dataCachePath()).filePath(QStringLiteral("corpora")));
     for (const QFileInfo& f : corpora.entryInfoList({"*.jsonl", "*.jsonl.gz", "*.jsonl.zst"}, QDir::Files, QDir::Name))
-      sources_->addItem(tr("%1 (demo)").arg(f.fileName()), f.absoluteFilePath());
+      if (sources_->findData(f.canonicalFilePath()) < 0)
+        sources_->addItem(tr("%1 (demo)").arg(f.fileName()), f.canonicalFilePath());
   }
 }
 
@@ -417,12 +422,23 @@ void DataInspectorPage::refreshHistograms() {
   for (auto& plot : plots_) {
     if (!plot || plot->dragging()) continue;
     const int col = SignalsCache::columnOf(plot->signal().toStdString());
+    // Whether the first enabled rule on this signal applies to each row (its language and guard).
+    const std::vector<uint8_t>* applies = nullptr;
+    for (int r : filter_->rulesForSignal(plot->signal().toStdString()))
+      if (filter_->recipe().rules[size_t(r)].enabled && size_t(r) < filter_->evaluation().subject.size()) {
+        applies = &filter_->evaluation().subject[size_t(r)];
+        break;
+      }
     std::vector<double> values;
+    std::vector<uint8_t> subject;
     cache_->withColumns([&](const std::vector<RowInfo>& info, const std::vector<std::vector<double>>& cols,
                             const std::vector<std::string>&) {
       values.reserve(info.size());
       for (size_t r = 0; r < info.size(); ++r)
-        if (info[r].state == RowState::kReady) values.push_back(cols[size_t(col)][r]);
+        if (info[r].state == RowState::kReady) {
+          values.push_back(cols[size_t(col)][r]);
+          subject.push_back(applies && r < applies->size() ? (*applies)[r] : uint8_t{1});
+        }
     });
     std::vector<HistogramPlot::Bound> bounds;
     for (int r : filter_->rulesForSignal(plot->signal().toStdString())) {
@@ -432,7 +448,7 @@ void DataInspectorPage::refreshHistograms() {
       if (rule.min) bounds.push_back({r, true, *rule.min, name + QStringLiteral(" ≥")});
       if (rule.max && *rule.max < 1e6) bounds.push_back({r, false, *rule.max, name + QStringLiteral(" ≤")});
     }
-    plot->setData(std::move(values), std::move(bounds));
+    plot->setData(std::move(values), std::move(bounds), std::move(subject));
   }
 }
 
@@ -581,7 +597,7 @@ void DataInspectorPage::exportKept() {
 
 void DataInspectorPage::exportRecipe() {
   if (!filter_) return;
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export filter recipe"), QStringLiteral("recipe.json"), tr("JSON (*.json)"));
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export filter recipe"), QDir(context_ ? context_->dialogDir() : QString()).filePath(QStringLiteral("recipe.json")), tr("JSON (*.json)"));
   if (path.isEmpty()) return;
   const Status st = filter_->exportRecipe(path);
   if (!st.is_ok()) return void(QMessageBox::warning(this, tr("Export filter recipe"), QString::fromStdString(st.message())));

@@ -97,6 +97,7 @@ void FilterModel::reevaluate() {
   Evaluation e;
   e.removedBy.assign(recipe_.rules.size(), 0);
   e.failedBy.assign(recipe_.rules.size(), 0);
+  e.subject.assign(recipe_.rules.size(), {});
   cache_->withColumns([&](const std::vector<RowInfo>& info, const std::vector<std::vector<double>>& cols,
                           const std::vector<std::string>& langs) {
     const size_t n = info.size();
@@ -128,10 +129,13 @@ void FilterModel::reevaluate() {
       const double* v = cols[static_cast<size_t>(col)].data();
       const double* w = whenCol >= 0 ? cols[static_cast<size_t>(whenCol)].data() : nullptr;
       const double lo = rule.min ? *rule.min : -INFINITY, hi = rule.max ? *rule.max : INFINITY;
+      std::vector<uint8_t>& subject = e.subject[ri];
+      subject.assign(n, 0);
       for (size_t r = 0; r < n; ++r) {
         if (e.firstRule[r] == kRowPending || e.firstRule[r] == kRowBad) continue;
         if (!anyLang && !when[slot(info[r].lang)]) continue;
         if (w && ((rule.when_min && w[r] < *rule.when_min) || (rule.when_max && w[r] > *rule.when_max))) continue;
+        subject[r] = 1;
         const bool pass = isLang ? (keep[slot(info[r].lang)] && v[r] >= rule.min_score) : !(v[r] < lo || v[r] > hi);
         if (pass) continue;
         ++e.failedBy[ri];

@@ -40,6 +40,9 @@ struct Evaluation {
   std::vector<qint64> removedBy;    // per rule: documents whose first failing rule it is
   std::vector<qint64> failedBy;     // per rule: documents failing it at all
   std::vector<int16_t> firstRule;   // per row: rule index, kRowKept, kRowPending or kRowBad
+  // per rule, per row: 1 when the rule's when-condition (language, guard signal) holds, so the
+  // rule can remove the row (the histogram paints only these outside the bounds)
+  std::vector<std::vector<uint8_t>> subject;
   double keepRate() const { return evaluated ? double(kept) / double(evaluated) : 0.0; }
 };
 

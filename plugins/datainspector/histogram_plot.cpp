@@ -32,15 +32,22 @@ HistogramPlot::HistogramPlot(const QString& signal, QWidget* parent) : QWidget(p
   outside_->setPen(Qt::NoPen);
   inside_->setBrush(QColor(0x42, 0x7d, 0xc9));
   outside_->setBrush(QColor(0xd9, 0x6a, 0x5b));
+  outside_->moveAbove(inside_);
   layout->addWidget(plot_);
   connect(plot_, &QCustomPlot::mousePress, this, &HistogramPlot::onPress);
   connect(plot_, &QCustomPlot::mouseMove, this, &HistogramPlot::onMove);
   connect(plot_, &QCustomPlot::mouseRelease, this, &HistogramPlot::onRelease);
 }
 
-void HistogramPlot::setData(std::vector<double> values, std::vector<Bound> bounds) {
-  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return std::isnan(v); }), values.end());
+void HistogramPlot::setData(std::vector<double> values, std::vector<Bound> bounds, std::vector<uint8_t> subject) {
+  if (subject.size() != values.size()) subject.assign(values.size(), 1);
+  size_t kept = 0;
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isnan(values[i])) values[kept] = values[i], subject[kept] = subject[i], ++kept;
+  values.resize(kept);
+  subject.resize(kept);
   values_ = std::move(values);
+  subject_ = std::move(subject);
   bounds_ = std::move(bounds);
   rebuild();
 }
@@ -55,6 +62,7 @@ void HistogramPlot::setBounds(std::vector<Bound> bounds) {
 void HistogramPlot::rebuild() {
   binCentres_.clear();
   binCounts_.clear();
+  binSubject_.clear();
   double lo = 0, hi = 1;
   if (!values_.empty()) {
     std::vector<double> v = values_;
@@ -70,10 +78,12 @@ void HistogramPlot::rebuild() {
     if (hi <= lo) hi = lo + 1;
     const double width = (hi - lo) / kBins;
     binCounts_.assign(kBins, 0);
+    binSubject_.assign(kBins, 0);
     for (int i = 0; i < kBins; ++i) binCentres_.push_back(lo + (i + 0.5) * width);
-    for (double x : values_) {
-      const int bin = std::clamp(static_cast<int>((x - lo) / width), 0, kBins - 1);
+    for (size_t i = 0; i < values_.size(); ++i) {
+      const int bin = std::clamp(static_cast<int>((values_[i] - lo) / width), 0, kBins - 1);
       binCounts_[static_cast<size_t>(bin)] += 1;  // the last bin also holds the top 2%
+      binSubject_[static_cast<size_t>(bin)] += subject_[i];
     }
     inside_->setWidth(width);
     outside_->setWidth(width);
@@ -111,14 +121,24 @@ void HistogramPlot::colourBars() {
     for (const auto& b : bounds_)
       if (b.rule == rule) (b.isMin ? lo : hi) = b.value;
   }
-  QVector<double> xi, yi, xo, yo;
+  // Red (stacked on blue) = the documents the rule applies to in a bin outside its range.
+  QVector<double> x, blue, red;
   for (size_t i = 0; i < binCentres_.size(); ++i) {
     const bool in = binCentres_[i] >= lo && binCentres_[i] <= hi;
-    (in ? xi : xo).push_back(binCentres_[i]);
-    (in ? yi : yo).push_back(binCounts_[i]);
+    const double removed = in || bounds_.empty() ? 0 : binSubject_[i];
+    x.push_back(binCentres_[i]);
+    blue.push_back(binCounts_[i] - removed);
+    red.push_back(removed);
   }
-  inside_->setData(xi, yi, true);
-  outside_->setData(xo, yo, true);
+  inside_->setData(x, blue, true);
+  outside_->setData(x, red, true);
+}
+
+std::pair<double, double> HistogramPlot::countsInAndOut() const {
+  double in = 0, out = 0;
+  for (auto it = inside_->data()->constBegin(); it != inside_->data()->constEnd(); ++it) in += it->value;
+  for (auto it = outside_->data()->constBegin(); it != outside_->data()->constEnd(); ++it) out += it->value;
+  return {in, out};
 }
 
 void HistogramPlot::onPress(QMouseEvent* event) {

@@ -1,12 +1,16 @@
 // HistogramPlot: the distribution of one signal over the documents computed so far, with a
 // vertical line per rule bound on that signal. Dragging a line moves the bound (the page
 // turns thresholdMoved into FilterModel::setThreshold, which updates the live keep-rate).
-// Bars inside the first rule's kept range are blue, bars outside it red.
+// Red marks what the first rule on this signal removes: documents it applies to (its language
+// and guard conditions hold) whose value lies outside its kept range; every other document is
+// blue, so English documents under a Korean-only hangul_ratio rule are never painted red.
 // Threading: GUI thread only.
 #pragma once
 
 #include <QString>
 #include <QWidget>
+#include <cstdint>
+#include <utility>
 #include <vector>
 
 class QCustomPlot;
@@ -29,7 +33,10 @@ class HistogramPlot : public QWidget {
   explicit HistogramPlot(const QString& signal, QWidget* parent = nullptr);
   QString signal() const { return signal_; }
   // Values of the computed rows (NaNs are ignored); bounds of the rules on this signal.
-  void setData(std::vector<double> values, std::vector<Bound> bounds);
+  // `subject[i]` (empty = all): whether the first rule applies to values[i].
+  void setData(std::vector<double> values, std::vector<Bound> bounds, std::vector<uint8_t> subject = {});
+  // Documents per bar: {blue, red}, for tests.
+  std::pair<double, double> countsInAndOut() const;
   void setBounds(std::vector<Bound> bounds);
   bool dragging() const { return drag_ >= 0; }
 
@@ -51,7 +58,8 @@ class HistogramPlot : public QWidget {
   std::vector<double> values_;
   std::vector<Bound> bounds_;
   std::vector<QCPItemStraightLine*> lines_;
-  std::vector<double> binCentres_, binCounts_;
+  std::vector<uint8_t> subject_;
+  std::vector<double> binCentres_, binCounts_, binSubject_;  // per bin: all documents, those the rule applies to
   int drag_ = -1;
 };
 

@@ -44,7 +44,7 @@ void EvalWorker::reload() {
     Q_EMIT comparisonLoaded(std::make_shared<const ComparisonData>(std::move(data).value()));
   }
   QList<CheckpointEntry> checkpoints;
-  if (auto all = ws_->list_checkpoints(); all.is_ok()) {
+  if (auto all = ws_->list_present_checkpoints(); all.is_ok()) {
     for (const auto& c : *all) checkpoints.append({c.id, c.name, ws_->resolve(c.path).string(), c.step});
   }
   QStringList datasets;

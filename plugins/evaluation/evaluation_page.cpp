@@ -109,12 +109,13 @@ void EvaluationPage::buildUi() {
   taskLayout->addLayout(taskButtons);
   lv->addWidget(taskBox, 2);
   connect(addFile, &QPushButton::clicked, this, [this] {
-    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Add evaluation tasks"), QString(),
+    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Add evaluation tasks"), context_ ? context_->dialogDir(QStringLiteral("data")) : QString(),
                                                             tr("Tasks (*.jsonl *.json *.jsonl.gz *.jsonl.zst *.txt);;All files (*)"));
     for (const QString& f : files) addTask(f);
   });
   connect(addPack, &QPushButton::clicked, this, [this] {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Add a pack folder (perplexity on its val split)"));
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Add a pack folder (perplexity on its val split)"),
+                                                          context_ ? context_->dialogDir(QStringLiteral("data")) : QString());
     if (!dir.isEmpty()) addTask(dir);
   });
   connect(remove, &QPushButton::clicked, this, [this] {

@@ -25,6 +25,7 @@
 #include "conversation_store.h"
 #include "playground_engine.h"
 #include "playground_widgets.h"
+#include "send_key_filter.h"
 #include "sdk/workbench_context.h"
 #include "base/process_memory.h"
 #include "store/workspace.h"
@@ -37,24 +38,6 @@ QJsonObject samplingJson(const chat::ChatSampling& s) {
   return QJsonDocument::fromJson(QByteArray::fromStdString(s.to_json().dump())).object();
 }
 
-// Ctrl+Enter in the message box sends.
-class SendFilter : public QObject {
- public:
-  SendFilter(QObject* parent, std::function<void()> send) : QObject(parent), send_(std::move(send)) {}
-  bool eventFilter(QObject* o, QEvent* e) override {
-    if (e->type() == QEvent::KeyPress) {
-      auto* k = static_cast<QKeyEvent*>(e);
-      if ((k->key() == Qt::Key_Return || k->key() == Qt::Key_Enter) && (k->modifiers() & Qt::ControlModifier)) {
-        send_();
-        return true;
-      }
-    }
-    return QObject::eventFilter(o, e);
-  }
-
- private:
-  std::function<void()> send_;
-};
 
 }  // namespace
 
@@ -151,7 +134,7 @@ ChatPanel::ChatPanel(gui::WorkbenchContext* context, QWidget* parent) : QWidget(
   right->addWidget(columns, 1);
   input_ = new QPlainTextEdit(chatArea);
   input_->setObjectName(QStringLiteral("messageInput"));
-  input_->setPlaceholderText(tr("Message (Ctrl+Enter to send)"));
+  input_->setPlaceholderText(tr("Message (Enter to send, Shift+Enter for a new line)"));
   input_->setMaximumHeight(90);
   right->addWidget(input_);
   auto* buttons = new QHBoxLayout;
@@ -182,7 +165,7 @@ ChatPanel::ChatPanel(gui::WorkbenchContext* context, QWidget* parent) : QWidget(
   layout->addWidget(split);
 
   // ---- behaviour
-  input_->installEventFilter(new SendFilter(this, [this] { sendMessage(input_->toPlainText()); }));
+  new SendKeyFilter(input_, [this] { sendMessage(input_->toPlainText()); });
   connect(send_, &QPushButton::clicked, this, [this] { sendMessage(input_->toPlainText()); });
   connect(stop_, &QPushButton::clicked, this, [this] {
     sessionA_->stop();

@@ -157,7 +157,7 @@ void CheckpointPicker::refresh() {
   };
   std::shared_ptr<store::Workspace> ws = context_ ? context_->workspace() : nullptr;
   if (ws) {
-    if (auto list = ws->list_checkpoints(); list.is_ok())
+    if (auto list = ws->list_present_checkpoints(); list.is_ok())
       for (const auto& c : *list)
         add(QString::fromStdString(c.name), QString::fromStdString(ws->resolve(c.path).string()));
     for (const auto& base : {ws->runs_dir(), ws->models_dir()})

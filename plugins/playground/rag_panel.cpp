@@ -154,11 +154,11 @@ RagPanel::RagPanel(gui::WorkbenchContext* context, QWidget* parent) : QWidget(pa
   connect(index_, &QComboBox::currentIndexChanged, this, [this] { updateButtons(); });
   connect(addFiles_, &QPushButton::clicked, this, [this] {
     const QStringList files = QFileDialog::getOpenFileNames(
-        this, tr("Documents"), QString(), tr("Documents (*.txt *.md *.markdown *.html *.htm *.jsonl);;All files (*)"));
+        this, tr("Documents"), context_ ? context_->dialogDir(QStringLiteral("data")) : QString(), tr("Documents (*.txt *.md *.markdown *.html *.htm *.jsonl);;All files (*)"));
     if (!files.isEmpty()) addPaths(files);
   });
   connect(addFolder_, &QPushButton::clicked, this, [this] {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder of documents"));
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder of documents"), context_ ? context_->dialogDir(QStringLiteral("data")) : QString());
     if (!dir.isEmpty()) addPaths({dir});
   });
   connect(addDataset_, &QPushButton::clicked, this, [this] {
@@ -221,8 +221,12 @@ RagPanel::RagPanel(gui::WorkbenchContext* context, QWidget* parent) : QWidget(pa
     indexInfo_->setToolTip(formatStats(stats));
   });
   connect(engine_, &PlaygroundEngine::requestFailed, this, [this](int id, const QString& error) {
-    if (id == request_) renderAnswer(false);
-    indexInfo_->setText(error);
+    if (id != request_) {
+      indexInfo_->setText(error);  // an ingest
+      return;
+    }
+    failure_ = error;
+    renderAnswer(false);
   });
   connect(answerView_, &QTextBrowser::anchorClicked, this, [this](const QUrl& url) {
     if (url.scheme() == QLatin1String("cite")) openCitation(url.path().toInt());
@@ -302,6 +306,7 @@ void RagPanel::addPaths(const QStringList& paths) {
 void RagPanel::ask(const QString& question) {
   if (question.trimmed().isEmpty() || engine_->busy()) return;
   answer_.clear();
+  failure_.clear();
   citations_ = {};
   sources_->clear();
   passage_->clear();
@@ -329,8 +334,17 @@ void RagPanel::renderAnswer(bool streaming) {
   }
   html += escapeHtml(QString::fromStdString(text.substr(std::min(at, text.size()))));
   if (streaming && engine_->busy()) html += QStringLiteral("▍");
-  if (!streaming && answer_.isEmpty() && !citations_.isEmpty())
-    html = tr("<i>No answer generated: load a checkpoint to answer. The retrieved sources are listed below.</i>");
+  if (!streaming && answer_.isEmpty()) {
+    // The real reason first: a failed request says why (a prompt longer than the model's
+    // context, a missing model folder ...); only without one is a missing model the cause.
+    const QString sources = citations_.isEmpty() ? QString() : tr(" The retrieved sources are listed below.");
+    if (!failure_.isEmpty())
+      html = tr("<i>No answer: %1.%2</i>").arg(failure_.toHtmlEscaped(), sources);
+    else if (!engine_->hasModel() && !citations_.isEmpty())
+      html = tr("<i>No answer generated: load a checkpoint to answer.%1</i>").arg(sources);
+    else if (!citations_.isEmpty())
+      html = tr("<i>The model generated no text.%1</i>").arg(sources);
+  }
   answerView_->setHtml(html);
 }
 

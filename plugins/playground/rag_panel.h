@@ -71,6 +71,7 @@ class RagPanel : public QWidget {
   QTextBrowser* passage_;
   QString customIndex_;
   QString answer_;
+  QString failure_;  // why the last question got no answer (e.g. the prompt overflowing the context)
   QJsonArray citations_;
   int request_ = 0;
 };

@@ -347,7 +347,7 @@ void SurgeryPage::refreshWorkspace() {
   for (const auto& m : findModels(ws)) modelCombo_->addItem(m.label, m.path);
   // Checkpoints recorded in the workspace but stored elsewhere.
   if (auto w = context_->workspace()) {
-    if (auto ckpts = w->list_checkpoints()) {
+    if (auto ckpts = w->list_present_checkpoints()) {
       for (const auto& c : *ckpts) {
         const QString path = QString::fromStdString(c.path);
         if (modelCombo_->findData(path) < 0 && QFileInfo::exists(path + QStringLiteral("/config.json")))

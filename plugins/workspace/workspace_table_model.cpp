@@ -110,7 +110,9 @@ bool WorkspaceTableModel::reload(store::Workspace* ws, QString* error) {
         for (const auto& c : *list) {
           const QString run = c.run_id ? q(runNames.count(*c.run_id) ? runNames[*c.run_id] : "#" + std::to_string(*c.run_id))
                                        : tr("imported");
-          rows.append({c.id, {text(q(c.name)), text(run), count(c.step), count(c.tokens), pathCell(c.path),
+          // A folder deleted by hand after it was used: listed so its results keep a name, never offered.
+          const QString name = ws->checkpoint_on_disk(c) ? q(c.name) : tr("%1 (missing)").arg(q(c.name));
+          rows.append({c.id, {text(name), text(run), count(c.step), count(c.tokens), pathCell(c.path),
                               text(shortTime(c.created_at))}});
         }
         break;

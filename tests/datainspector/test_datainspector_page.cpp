@@ -11,6 +11,7 @@
 #include <QtTest>
 
 #include "datainspector_page.h"
+#include "histogram_plot.h"
 #include "label_store.h"
 
 using namespace kanana::datainspector;
@@ -19,6 +20,23 @@ class TestDataInspectorPage : public QObject {
   Q_OBJECT
  private Q_SLOTS:
   void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+
+  // Red is what the rule removes: a Korean-only hangul_ratio rule leaves English documents
+  // (hangul_ratio 0, the rule does not apply to them) blue, whatever their value.
+  void histogramColoursOnlyWhatTheRuleRemoves() {
+    HistogramPlot plot("hangul_ratio");
+    std::vector<double> values = {0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.1, 0.9, 0.95, 0.8};
+    std::vector<uint8_t> korean = {0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
+    plot.setData(values, {{0, true, 0.3, "ko_hangul_ratio ≥"}}, korean);
+    auto [blue, red] = plot.countsInAndOut();
+    QCOMPARE(red, 2.0);   // the two Korean documents below 0.3
+    QCOMPARE(blue, 8.0);
+    plot.setBounds({{0, true, 0.85, "ko_hangul_ratio ≥"}});  // dragging the bound recolours
+    std::tie(blue, red) = plot.countsInAndOut();
+    QCOMPARE(red, 3.0);
+    plot.setData(values, {});  // no rule on the signal: nothing is red
+    QCOMPARE(plot.countsInAndOut().second, 0.0);
+  }
 
   void labelWithKeys() {
     QTemporaryDir tmp;

@@ -39,9 +39,12 @@ RunRefresh refresh_until_final(RunRegistry& registry, int64_t id, double timeout
 const char* kTrainerLike =
     "echo '{\"type\":\"state\",\"state\":\"running\"}' >> events.jsonl; "
     "echo '{\"type\":\"metric\",\"step\":1,\"metrics\":{\"loss\":4.5,\"lr\":0.001}}' >> events.jsonl; "
+    "mkdir -p checkpoints/step-1; "
+    "echo '{\"type\":\"checkpoint\",\"step\":1,\"path\":\"checkpoints/step-1\",\"tokens\":4096}' >> events.jsonl; "
     "sleep 0.5; mkdir -p checkpoints/step-2; "
     "echo '{\"type\":\"metric\",\"step\":2,\"metrics\":{\"loss\":3.25}}' >> events.jsonl; "
     "echo '{\"type\":\"checkpoint\",\"step\":2,\"path\":\"checkpoints/step-2\",\"tokens\":8192}' >> events.jsonl; "
+    "rm -r checkpoints/step-1; "  // keep_last: 1
     "echo 'not json at all' >> events.jsonl; "
     "echo '{\"type\":\"state\",\"state\":\"finished\"}' >> events.jsonl";
 
@@ -105,7 +108,7 @@ class TestJobsRegistry : public QObject {
     QVERIFY(run->started_at.has_value());
     QVERIFY(run->finished_at.has_value());
     QCOMPARE(corrupt.size(), size_t(1));
-    QCOMPARE(corrupt[0].line, int64_t(5));
+    QCOMPARE(corrupt[0].line, int64_t(6));
     Json meta = Json::parse(run->meta_json);
     QCOMPARE(meta["last_metrics"]["loss"].get<double>(), 3.25);
     QCOMPARE(meta["last_metrics"]["lr"].get<double>(), 0.001);
@@ -135,6 +138,20 @@ class TestJobsRegistry : public QObject {
     QVERIFY(again.is_ok());
     QCOMPARE(again->new_events, int64_t(0));
     QCOMPARE((*ws)->list_checkpoints(run_id)->size(), size_t(1));
+
+    // step-1 was deleted by keep_last before anything used it: forgotten, not listed. step-2
+    // gets an eval result and is then deleted by hand: it stays, as missing, never offered.
+    store::EvalResultRecord e;
+    e.checkpoint_id = (*cps)[0].id;
+    e.task = "demo";
+    e.metric = "acc";
+    e.value = 0.5;
+    QVERIFY((*ws)->add_eval_result(e).is_ok());
+    fs::remove_all((*cps)[0].path);
+    QVERIFY(registry.refresh(run_id).is_ok());
+    QCOMPARE((*ws)->list_checkpoints(run_id)->size(), size_t(1));
+    QVERIFY(!(*ws)->checkpoint_on_disk((*ws)->list_checkpoints(run_id)->front()));
+    QCOMPARE((*ws)->list_present_checkpoints(run_id)->size(), size_t(0));
   }
 
   void unregisteredTokenPackInputIsDescribed() {
@@ -207,8 +224,9 @@ class TestJobsRegistry : public QObject {
     // First attempt: one checkpoint, then it hangs and gets SIGKILLed. With --resume: finishes.
     spec.command = {"/bin/sh", "-c",
                     "if [ \"$1\" = --resume ]; then "
-                    "echo '{\"type\":\"checkpoint\",\"step\":4,\"path\":\"checkpoints/step-4\"}' >> events.jsonl; "
+                    "mkdir -p checkpoints/step-4; echo '{\"type\":\"checkpoint\",\"step\":4,\"path\":\"checkpoints/step-4\"}' >> events.jsonl; "
                     "echo '{\"type\":\"state\",\"state\":\"finished\"}' >> events.jsonl; exit 0; fi; "
+                    "mkdir -p checkpoints/step-2; "
                     "echo '{\"type\":\"checkpoint\",\"step\":2,\"path\":\"checkpoints/step-2\"}' >> events.jsonl; "
                     "exec sleep 30",
                     "w"};

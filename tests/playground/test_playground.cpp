@@ -11,6 +11,8 @@
 #include <QLineEdit>
 #include <QListWidget>
 #include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QInputMethodEvent>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -28,6 +30,7 @@
 #include "playground_engine.h"
 #include "playground_page.h"
 #include "rag_panel.h"
+#include "send_key_filter.h"
 #include "sdk/tool_provider.h"
 #include "sdk/workbench_context.h"
 #include "store/workspace.h"
@@ -354,6 +357,48 @@ class TestPlayground : public QObject {
     QVERIFY(fs::exists(ws_ / "notes" / "plan.md"));
   }
 
+  // Enter sends, Shift+Enter adds a line, and an Enter pressed while the input method is
+  // composing a Hangul syllable sends once, after the syllable is committed, with it.
+  void enterSendsAndKoreanCompositionIsCommittedFirst() {
+    QPlainTextEdit box;
+    QStringList sent;
+    new playground::SendKeyFilter(&box, [&] {
+      sent << box.toPlainText();
+      box.clear();
+    });
+    auto key = [&](Qt::KeyboardModifiers m) {
+      QKeyEvent press(QEvent::KeyPress, Qt::Key_Return, m);
+      QApplication::sendEvent(&box, &press);
+    };
+    auto ime = [&](const QString& preedit, const QString& commit) {
+      QInputMethodEvent e(preedit, {});
+      e.setCommitString(commit);
+      QApplication::sendEvent(&box, &e);
+    };
+    box.insertPlainText(QStringLiteral("첫 줄"));
+    key(Qt::ShiftModifier);
+    box.insertPlainText(QStringLiteral("둘째"));
+    QCOMPARE(box.toPlainText(), QStringLiteral("첫 줄\n둘째"));  // Shift+Enter: a line, not a send
+    QVERIFY(sent.isEmpty());
+    key(Qt::NoModifier);
+    QCOMPARE(sent, QStringList{QStringLiteral("첫 줄\n둘째")});
+    QVERIFY(box.toPlainText().isEmpty());
+
+    // 안녕하 + composing "세" (ㅅ → 세), Enter, then the IME commits 세.
+    sent.clear();
+    ime(QString(), QStringLiteral("안녕하"));
+    ime(QStringLiteral("ㅅ"), QString());
+    ime(QStringLiteral("세"), QString());
+    key(Qt::NoModifier);
+    QVERIFY2(sent.isEmpty(), "nothing is sent while a syllable is being composed");
+    ime(QString(), QStringLiteral("세"));
+    QTRY_COMPARE(sent.size(), 1);
+    QCOMPARE(sent[0], QStringLiteral("안녕하세"));
+    QVERIFY(box.toPlainText().isEmpty());
+    QTest::qWait(20);
+    QCOMPARE(sent.size(), 1);  // sent once, the syllable not again
+  }
+
   void pageModesOffscreen() {
     QTemporaryDir settingsDir;
     QSettings settings(settingsDir.filePath("s.ini"), QSettings::IniFormat);
@@ -462,6 +507,16 @@ class TestPlayground : public QObject {
     QVERIFY2(page.findChild<QTextBrowser*>("ragPassage")->toPlainText().contains("apt"),
              qPrintable(page.findChild<QTextBrowser*>("ragPassage")->toPlainText()));
     QVERIFY(!rag->openCitation(99));
+    // A prompt that overflows the context: the answer says so (not "load a checkpoint").
+    rag->engine()->setGenerateOverride([](const std::vector<tok::ChatMessage>&, const Json&) -> Result<std::string> {
+      return invalid_argument("the prompt has 894 tokens but the model's context holds 512");
+    });
+    QSignalSpy refused(rag->engine(), &PlaygroundEngine::requestFailed);
+    rag->ask("데비안 패키지는 어떻게 설치하나요?");
+    QVERIFY(refused.wait(30000));
+    const QString why = page.findChild<QTextBrowser*>("ragAnswer")->toPlainText();
+    QVERIFY2(why.contains("894 tokens") && !why.contains("load a checkpoint"), qPrintable(why));
+    rag->engine()->setGenerateOverride(scripted({"데비안은 자유 운영체제입니다 [1]."}));
     screenshot(page, "rag");
     context.removeObject(&provider);
   }

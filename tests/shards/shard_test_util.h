@@ -32,7 +32,7 @@ inline Result<Manifest> write_synthetic_pack(const std::filesystem::path& dir,
                                              const std::vector<std::vector<int32_t>>& docs,
                                              const std::string& name, uint64_t shard_tokens = 1ull << 20,
                                              size_t val_every = 0, const std::string& fingerprint = "fp-test",
-                                             int64_t vocab = 1000) {
+                                             int64_t vocab = 1000, const std::string& tokenizer_path = "") {
   ShardWriterOptions opts;
   opts.dtype_bytes = dtype_bytes_for_vocab(vocab);
   opts.shard_tokens = shard_tokens;
@@ -45,6 +45,7 @@ inline Result<Manifest> write_synthetic_pack(const std::filesystem::path& dir,
   Manifest m;
   m.source_name = name;
   m.tokenizer_kind = "test";
+  m.tokenizer_path = tokenizer_path;
   m.tokenizer_fingerprint = fingerprint;
   m.vocab_size = vocab;
   m.eos_id = 0;

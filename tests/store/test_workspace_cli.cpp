@@ -134,6 +134,59 @@ class TestWorkspaceCli : public QObject {
     QVERIFY(missing.err.contains("no workspace folder"));
   }
 
+  // `workspace record` / `link` put a script's files into the lineage; `lineage --node` walks it
+  // by path; every command says which workspace it used and why.
+  void recordLinkLineageAndTheWorkspaceConvention() {
+    const QString ws = tmp_.path() + "/rec";
+    QCOMPARE(kanana_run({"workspace", "init", ws}).code, 0);
+    const QString corpus = tmp_.path() + "/corpus.jsonl", kept = tmp_.path() + "/kept.jsonl";
+    kanana::test::write_bytes(to_path(corpus), "{\"text\": \"a\"}\n\n{\"text\": \"b\"}\n");
+    kanana::test::write_bytes(to_path(kept), "{\"text\": \"a\"}\n");
+    Run a = kanana_run({"workspace", "record", "dataset", corpus, "-w", ws});
+    QVERIFY2(a.code == 0 && a.out.startsWith("dataset 1 (corpus.jsonl, corpus)"), qPrintable(a.out + a.err));
+    const QStringList derive = {"workspace", "record", "dataset", kept, "--dataset-kind", "filtered", "--from", corpus,
+                                "--relation", "filtered", "-w", ws};
+    Run b = kanana_run(derive);
+    QVERIFY2(b.code == 0 && b.out.startsWith("dataset 2 (kept.jsonl, filtered)"), qPrintable(b.out + b.err));
+    QVERIFY(kanana_run(derive).out.startsWith("dataset 2"));  // recorded once
+    {
+      auto w = Workspace::open(to_path(ws), {.read_only = true});
+      QCOMPARE((*w)->get_dataset(1)->doc_count, int64_t(2));  // non-empty lines
+      QCOMPARE((*w)->lineage_edges({"dataset", 2})->size(), size_t(1));
+    }
+    Run unknown = kanana_run({"workspace", "record", "dataset", kept, "--from", tmp_.path() + "/nope.jsonl", "-w", ws});
+    QCOMPARE(unknown.code, 1);
+    QVERIFY2(unknown.err.contains("is not a recorded dataset"), qPrintable(unknown.err));
+    Run link = kanana_run({"workspace", "link", corpus, "run:99", "-w", ws});
+    QCOMPARE(link.code, 1);  // run 99 does not exist
+    Run up = kanana_run({"workspace", "lineage", "--node", kept, "--direction", "up", "-w", ws});
+    QVERIFY2(up.code == 0 && up.out.contains("dataset 1 (corpus.jsonl, corpus)") &&
+                 up.out.contains("dataset 1 --filtered--> dataset 2"),
+             qPrintable(up.out + up.err));
+
+    // KANANA_WORKSPACE, then the current folder; each named on stderr.
+    auto run_in = [&](const QString& dir, const QString& env_ws) {
+      QProcess p;
+      QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+      env.remove("KANANA_WORKSPACE");
+      if (!env_ws.isEmpty()) env.insert("KANANA_WORKSPACE", env_ws);
+      env.insert("KANANA_DEMO_WORKSPACE", tmp_.path() + "/no-demo-here");
+      p.setProcessEnvironment(env);
+      p.setWorkingDirectory(dir);
+      p.start(kanana::test::bin_path("kanana"), {"workspace", "info"});
+      p.waitForFinished(60000);
+      return std::make_pair(p.exitCode(), QString::fromUtf8(p.readAllStandardError()));
+    };
+    const QString abs = QDir(ws).absolutePath();
+    auto [env_code, env_err] = run_in(tmp_.path(), ws);
+    QVERIFY2(env_code == 0 && env_err.contains("workspace: " + abs + " (KANANA_WORKSPACE)"), qPrintable(env_err));
+    auto [cwd_code, cwd_err] = run_in(ws, QString());
+    QVERIFY2(cwd_code == 0 && cwd_err.contains("workspace: " + abs + " (current folder)"), qPrintable(cwd_err));
+    auto [none_code, none_err] = run_in(tmp_.path(), QString());
+    QCOMPARE(none_code, 1);  // not a workspace, and no demo workspace
+    QVERIFY2(none_err.contains("no workspace"), qPrintable(none_err));
+  }
+
   void demoCommandRegistersTheCache() {
     const QString cache = tmp_.path() + "/cache";
     QDir().mkpath(cache + "/corpora");

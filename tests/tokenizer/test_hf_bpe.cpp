@@ -202,6 +202,40 @@ class TestHfBpe : public QObject {
       QCOMPARE((*r)->decode((*r)->encode("abc ab")), std::string("abc ab"));
     }
   }
+
+  // A model folder's tokenizer: its own, else its run's tokenizer/ copy; a folder that is gone
+  // is called missing (not "no tokenizer"); copying makes a folder self-contained.
+  void model_tokenizer_path_and_copy() {
+    namespace fs = std::filesystem;
+    QTemporaryDir tmp;
+    const fs::path run = fs::path(tmp.path().toStdString()) / "run";
+    const fs::path step = run / "checkpoints" / "step-0000004";
+    fs::create_directories(step);
+    fs::create_directories(run / "tokenizer");
+    std::ofstream(run / "tokenizer" / "tokenizer.json") << test::tiny_bpe_json(false);
+    std::ofstream(run / "tokenizer" / "tokenizer_config.json") << "{\"eos_token\": \"<x>\"}";
+    auto found = tok::model_tokenizer_path(step);
+    QVERIFY2(found.is_ok(), found.status().to_string().c_str());
+    QCOMPARE(found->string(), (run / "tokenizer").string());
+
+    const auto missing = tok::model_tokenizer_path(run / "checkpoints" / "step-0000002");
+    QCOMPARE(missing.status().code(), StatusCode::kNotFound);
+    QVERIFY2(missing.status().message().find("missing") != std::string::npos, missing.status().message().c_str());
+
+    QVERIFY(tok::copy_tokenizer_files(*found, step).is_ok());
+    QVERIFY(fs::exists(step / "tokenizer_config.json"));
+    QCOMPARE(tok::model_tokenizer_path(step)->string(), step.string());
+    auto loaded = tok::load_tokenizer(step);
+    QVERIFY2(loaded.is_ok(), loaded.status().to_string().c_str());
+    QCOMPARE((*loaded)->eos_id().value_or(-1), 7);
+
+    fs::remove_all(run / "tokenizer");
+    fs::remove(step / "tokenizer.json");
+    const auto none = tok::model_tokenizer_path(step);
+    QVERIFY(!none.is_ok());
+    QVERIFY2(none.status().message().find("no tokenizer") != std::string::npos, none.status().message().c_str());
+    QVERIFY(!tok::copy_tokenizer_files(step, run / "elsewhere").is_ok());
+  }
 };
 
 #include "test_main.h"

@@ -12,11 +12,13 @@
 #include <fstream>
 
 #include "../shards/shard_test_util.h"
+#include "../tokenizer/tiny_bpe_json.h"
 #include "jobs/events.h"
 #include "test_support.h"
 #include "train/checkpoints.h"
 #include "train/recipe.h"
 #include "train/trainer.h"
+#include "tokenizer/tokenizer.h"
 
 using namespace kanana;
 using namespace kanana::train;
@@ -24,12 +26,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Two sources (vocab 512 = the debug preset), each with a val split.
+// Two sources (vocab 512 = the debug preset), each with a val split; their manifests name a
+// tokenizer file, which the trainer copies into every checkpoint.
 void make_packs(const fs::path& root) {
+  fs::create_directories(root / "tok");
+  std::ofstream(root / "tok" / "tokenizer.json") << test::tiny_bpe_json(false);
   for (int i = 0; i < 2; ++i) {
     auto docs = shards::test::synthetic_docs(300, 11 + i, 512, 5, 60);
     auto m = shards::test::write_synthetic_pack(root / ("src" + std::to_string(i)), docs, "src" + std::to_string(i),
-                                                1 << 20, 10, "fp-test", 512);
+                                                1 << 20, 10, "fp-test", 512, (root / "tok" / "tokenizer.json").string());
     QVERIFY2(m.is_ok(), m.status().message().c_str());
   }
 }
@@ -125,6 +130,11 @@ class TestTrainer : public QObject {
     QCOMPARE(cks.front().filename().string(), std::string("step-0000010"));
     QVERIFY(verify_checkpoint(cks.front()).is_ok());
     QVERIFY(fs::exists(cks.front() / "config.json") && fs::exists(cks.front() / "model.safetensors"));
+    // Every checkpoint is self-contained: its tokenizer loads from the folder alone.
+    for (const auto& ck : cks) {
+      QVERIFY2(fs::exists(ck / "tokenizer.json"), ck.c_str());
+      QVERIFY2(tok::load_tokenizer(ck).is_ok(), ck.c_str());
+    }
     full_ = losses(*r);
   }
 

@@ -51,7 +51,7 @@ const std::vector<OptionSpec> kModelOptions = {
     {.name = "output", .value_name = "FILE", .help = "results JSON (lm-eval layout); per-item samples JSONL are written next to it", .short_name = 'o'},
     {.name = "overwrite", .help = "replace an existing --output file"},
     {.name = "run-dir", .value_name = "DIR", .help = "run as a job: events.jsonl + results.json in DIR"},
-    {.name = "workspace", .value_name = "DIR", .help = "record the results (eval_results, lineage to the checkpoint) in this workspace"},
+    {.name = "workspace", .value_name = "DIR", .help = "record the results (eval_results, lineage to the checkpoint) in this workspace", .env = "KANANA_WORKSPACE", .short_name = 'w'},
     {.name = "run-name", .value_name = "NAME", .help = "name of the workspace run (default: eval <tasks>)"},
 };
 
@@ -197,6 +197,7 @@ int finish(Session& s, eval::EvalReport& report, const eval::EvalModel& model, c
     std::fprintf(stderr, "results: %s\n", s.output.c_str());
   }
   if (!s.workspace.empty()) {
+    std::fprintf(stderr, "workspace: %s (--workspace or KANANA_WORKSPACE)\n", s.workspace.c_str());
     auto ws = store::Workspace::open(s.workspace);
     if (!ws.is_ok()) return s.fail(ws.status());
     eval::RecordOptions ro;

@@ -42,28 +42,6 @@ std::string preset_list() {
   return s;
 }
 
-// Copies a tokenizer file (or the tokenizer files of a folder) next to the weights.
-Status copy_tokenizer_files(const fs::path& from, const fs::path& out_dir) {
-  std::vector<fs::path> files;
-  std::error_code ec;
-  const fs::path dir = fs::is_directory(from, ec) ? from : from.parent_path();
-  if (!fs::is_directory(from, ec)) files.push_back(from);
-  for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"}) {
-    const fs::path p = dir / name;
-    if (fs::exists(p, ec) && (files.empty() || files[0] != p)) {
-      // From a file path, take only its sidecar configs, not a second tokenizer.
-      if (!fs::is_directory(from, ec) && (std::string(name) == "tokenizer.json" || std::string(name) == "tokenizer.model")) continue;
-      files.push_back(p);
-    }
-  }
-  for (const auto& f : files) {
-    fs::path target = out_dir / f.filename();
-    if (f.extension() == ".model") target = out_dir / "tokenizer.model";
-    fs::copy_file(f, target, fs::copy_options::overwrite_existing, ec);
-    if (ec) return internal_error("copying " + f.string() + " to " + target.string() + ": " + ec.message());
-  }
-  return Status::ok();
-}
 
 int run_init(const Args& a, Context&) {
   auto config = model::preset_config(a.get("preset"));
@@ -98,7 +76,7 @@ int run_init(const Args& a, Context&) {
   if (!staging.is_ok()) return report_error(staging.status());
   if (auto st = model::save_model((*staging)->path(), *m, so); !st.is_ok()) return report_error(st);
   if (a.has("tokenizer") && !a.get("tokenizer").empty()) {
-    if (auto st = copy_tokenizer_files(a.get("tokenizer"), (*staging)->path()); !st.is_ok()) return report_error(st);
+    if (auto st = tok::copy_tokenizer_files(a.get("tokenizer"), (*staging)->path()); !st.is_ok()) return report_error(st);
   }
   if (auto st = (*staging)->commit(); !st.is_ok()) return report_error(st);
   std::printf("wrote %s: preset %s, %s parameters, %s\n", out.c_str(), a.get("preset").c_str(),

@@ -17,6 +17,7 @@
 #include "prefs/prompt_jsonl.h"
 #include "prefs/trl_jsonl.h"
 #include "cli/workspace_args.h"
+#include "prefs/rule_labels.h"
 #include "store/workspace.h"
 
 namespace kanana::cli {
@@ -286,6 +287,44 @@ KANANA_COMMAND(prefs_generate) {
                                    candidate_flags()),
                             {threads_option()}),
           .run = run_prefs_generate};
+}
+
+namespace {
+
+int run_label_rule(const Args& a, Context&) {
+  prefs::RuleLabelOptions o;
+  o.rule = a.get("rule");
+  auto margin = a.get_double("margin");
+  if (!margin.is_ok()) return report_error(margin.status(), true);
+  o.margin = *margin;
+  auto ws = open_workspace(a);
+  if (!ws.is_ok()) return report_error(ws.status());
+  prefs::PrefStore store(**ws);
+  auto set = store.find_prompt_set(a.get("set"));
+  if (!set.is_ok()) return report_error(set.status());
+  auto r = prefs::label_by_rule(store, set->id, o);
+  if (!r.is_ok()) return report_error(r.status(), r.status().code() == StatusCode::kInvalidArgument);
+  std::printf("prompt set %s: %lld prompts with candidates, %lld judgements added by rule:%s, %lld already there, "
+              "%lld undecided (within the margin)\n",
+              set->name.c_str(), static_cast<long long>(r->prompts), static_cast<long long>(r->labelled), o.rule.c_str(),
+              static_cast<long long>(r->existing), static_cast<long long>(r->undecided));
+  return kExitOk;
+}
+
+}  // namespace
+
+KANANA_COMMAND(prefs_label_rule) {
+  const prefs::RuleLabelOptions d;
+  return {.path = "prefs label-rule",
+          .summary = "label a prompt set's candidates by a synthetic rule (ko-over-en), as judgements naming the rule",
+          .description = "For every prompt with two or more candidates, the rule 'ko-over-en' prefers the reply whose\n"
+                         "letters are most Hangul over the one whose letters are least (the synthetic preference of\n"
+                         "bench/posttrain). Each label is a pairwise judgement by annotator 'rule:ko-over-en' with\n"
+                         "both shares as its reason; rerunning adds nothing twice.",
+          .options = {workspace_option(), {.name = "set", .value_name = "NAME|ID", .help = "prompt set", .required = true},
+                      {.name = "rule", .value_name = "NAME", .help = "labelling rule", .default_value = d.rule},
+                      {.name = "margin", .value_name = "X", .help = "leave pairs whose Hangul shares differ by less unlabelled", .default_value = std::to_string(d.margin)}},
+          .run = run_label_rule};
 }
 
 KANANA_COMMAND(prefs_undo) {

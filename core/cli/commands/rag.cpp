@@ -9,6 +9,7 @@
 
 #include "base/strings.h"
 #include "cli/registry.h"
+#include "cli/workspace_args.h"
 #include "embed/embedder.h"
 #include "rag/demo_sets.h"
 #include "rag/prompt.h"
@@ -23,7 +24,7 @@ namespace fs = std::filesystem;
 std::vector<OptionSpec> location_options(std::vector<OptionSpec> extra) {
   std::vector<OptionSpec> o = {
       {.name = "index", .value_name = "DIR", .help = "index folder (holds index.sqlite)", .short_name = 'i'},
-      {.name = "workspace", .value_name = "DIR", .help = "workspace: the index is <workspace>/rag/<name>", .env = "KANANA_WORKSPACE"},
+      workspace_option(),  // without --index the index is <workspace>/rag/<name>
       {.name = "name", .value_name = "NAME", .help = "index name inside the workspace", .default_value = "default"},
       {.name = "threads", .value_name = "N", .help = "intra-op threads for embeddings (0 = all cores)", .default_value = "0", .env = "KANANA_THREADS"},
   };
@@ -31,10 +32,17 @@ std::vector<OptionSpec> location_options(std::vector<OptionSpec> extra) {
   return o;
 }
 
+// The workspace by the CLI's convention (workspace_args.h), named on stderr.
+Result<fs::path> chosen_workspace(const Args& a) {
+  KANANA_ASSIGN_OR_RETURN(const WorkspaceChoice c, choose_workspace(a));
+  std::fprintf(stderr, "workspace: %s (%s)\n", c.dir.c_str(), c.source.c_str());
+  return c.dir;
+}
+
 Result<fs::path> index_dir(const Args& a) {
   if (!a.get("index").empty()) return fs::path(a.get("index"));
-  if (!a.get("workspace").empty()) return rag::workspace_index_dir(a.get("workspace"), a.get("name"));
-  return invalid_argument("give --index DIR or --workspace DIR [--name NAME]");
+  KANANA_ASSIGN_OR_RETURN(const fs::path ws, chosen_workspace(a));
+  return rag::workspace_index_dir(ws, a.get("name"));
 }
 
 Status set_threads(const Args& a) {
@@ -66,8 +74,9 @@ int run_index(const Args& a, Context& ctx) {
   std::vector<fs::path> inputs;
   for (const auto& p : a.positional()) inputs.emplace_back(p);
   for (const auto& d : a.get_all("dataset")) {
-    if (a.get("workspace").empty()) return report_error(invalid_argument("--dataset needs --workspace"), true);
-    auto p = rag::workspace_dataset_path(a.get("workspace"), d);
+    auto ws = chosen_workspace(a);
+    if (!ws.is_ok()) return report_error(ws.status().with_context("--dataset"));
+    auto p = rag::workspace_dataset_path(*ws, d);
     if (!p.is_ok()) return report_error(p.status());
     inputs.push_back(*p);
   }

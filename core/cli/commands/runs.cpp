@@ -134,9 +134,12 @@ KANANA_COMMAND(runs_launch) {
 
 KANANA_COMMAND(runs_list) {
   return {.path = "runs list",
-          .summary = "list the workspace's runs (refreshing the state of active ones)",
+          .summary = "list the workspace's recent runs of every state (refreshing the active ones)",
           .options = {workspace_option(),
-                      {.name = "all", .help = "also list finished, failed and cancelled runs"},
+                      {.name = "state", .value_name = "STATE", .help = "only runs in this state: queued, running, finished, failed or cancelled (repeatable)", .repeated = true},
+                      {.name = "active", .help = "only queued and running runs"},
+                      {.name = "limit", .value_name = "N", .help = "the N most recent runs (0 = all)", .default_value = "20"},
+                      {.name = "all", .help = "every run (same as --limit 0)"},
                       {.name = "no-refresh", .help = "print the recorded states without polling the jobs"}},
           .run = [](const Args& args, Context&) -> int {
             auto ws = open_workspace(args);
@@ -149,12 +152,34 @@ KANANA_COMMAND(runs_list) {
                 if (!r.error.empty()) std::fprintf(stderr, "run %lld: %s\n", static_cast<long long>(r.run_id), r.error.c_str());
               }
             }
+            std::vector<store::RunState> states;
+            for (const auto& name : args.get_all("state")) {
+              auto st = store::parse_run_state(name);
+              if (!st.is_ok()) return report_error(invalid_argument("--state: " + st.status().message()), true);
+              states.push_back(*st);
+            }
+            if (args.flag("active")) states.insert(states.end(), {store::RunState::kQueued, store::RunState::kRunning});
+            auto limit = args.get_int("limit");
+            if (!limit.is_ok()) return report_error(limit.status(), true);
+            if (*limit < 0) return report_error(invalid_argument("--limit must be 0 or more"), true);
             auto runs = (*ws)->list_runs();
             if (!runs.is_ok()) return report_error(runs.status());
+            std::vector<store::RunRecord> shown;
+            for (const auto& run : *runs)
+              if (states.empty() || std::find(states.begin(), states.end(), run.state) != states.end()) shown.push_back(run);
+            const size_t total = shown.size();
+            // The most recent N (highest ids), printed oldest first like the whole list.
+            if (*limit > 0 && !args.flag("all") && shown.size() > size_t(*limit)) {
+              std::sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+              shown.erase(shown.begin(), shown.end() - *limit);
+            }
             std::printf("%-5s %-10s %-6s %-9s %-24s %-8s %s\n", "ID", "STATE", "TARGET", "KIND", "NAME", "STEP", "METRICS");
-            for (const auto& run : *runs) {
-              const JobState s = jobs::to_job_state(run.state);
-              if (!args.flag("all") && jobs::is_final(s)) continue;
+            if (shown.empty())
+              std::fprintf(stderr, "no runs%s in this workspace (launch one with `kanana runs launch`)\n",
+                           states.empty() ? "" : " in the states asked for");
+            else if (shown.size() < total)
+              std::fprintf(stderr, "(the %zu most recent of %zu runs; --all lists every one)\n", shown.size(), total);
+            for (const auto& run : shown) {
               Json meta = parse_json_or_discarded(run.meta_json);
               std::string step = "-", metrics;
               if (meta.is_object()) {
@@ -180,7 +205,7 @@ KANANA_COMMAND(runs_show) {
             auto lines = args.get_int("lines");
             if (!lines.is_ok()) return report_error(lines.status(), true);
             // A run folder can be shown without a workspace.
-            if (fs::exists(fs::path(key) / jobs::kJobFileName) && !store::Workspace::exists(args.get("workspace"))) {
+            if (fs::exists(fs::path(key) / jobs::kJobFileName) && !choose_workspace(args).is_ok()) {
               return show_run_dir(key, static_cast<int>(*lines));
             }
             auto ws = open_workspace(args);

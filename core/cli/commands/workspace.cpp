@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/registry.h"
+#include "cli/workspace_args.h"
 #include "store/demo_workspace.h"
 #include "store/migrations.h"
 #include "store/workspace.h"
@@ -12,15 +13,23 @@ namespace {
 
 using store::Workspace;
 
-void print_lineage(const char* direction, const store::NodeRef& start, const std::vector<store::LineageNode>& nodes) {
+// DIR given as an argument is opened as is (its own "no workspace folder" errors); without
+// one, the workspace convention of workspace_args.h picks it.
+Result<std::unique_ptr<Workspace>> open_given_workspace(const Args& args, const store::OpenMode& mode) {
+  if (!args.positional().empty()) return Workspace::open(args.positional()[0], mode);
+  return open_workspace(args, mode);
+}
+
+void print_lineage(Workspace& ws, const char* direction, const store::NodeRef& start,
+                   const std::vector<store::LineageNode>& nodes) {
   std::printf("%s of %s %lld: %zu\n", direction, start.kind.c_str(), static_cast<long long>(start.id), nodes.size());
   const bool up = direction[0] == 'u';
   for (const auto& n : nodes) {
     // Print each edge in data-flow order: src --relation--> dst.
     const store::NodeRef& src = up ? n.node : n.via;
     const store::NodeRef& dst = up ? n.via : n.node;
-    std::printf("  depth %d  %s %lld  (%s %lld --%s--> %s %lld)\n", n.depth, n.node.kind.c_str(),
-                static_cast<long long>(n.node.id), src.kind.c_str(), static_cast<long long>(src.id),
+    std::printf("  depth %d  %s  (%s %lld --%s--> %s %lld)\n", n.depth, describe_node(ws, n.node).c_str(),
+                src.kind.c_str(), static_cast<long long>(src.id),
                 n.relation.c_str(), dst.kind.c_str(), static_cast<long long>(dst.id));
   }
 }
@@ -47,10 +56,13 @@ KANANA_COMMAND(workspace_init) {
 KANANA_COMMAND(workspace_info) {
   return {.path = "workspace info",
           .summary = "print a workspace's schema version, paths and row counts per table",
-          .description = "Opens the workspace read-only: nothing is migrated or written.",
-          .positional = {"DIR", 1, 1},
+          .description = "Opens the workspace read-only: nothing is migrated or written. The workspace is DIR,\n"
+                         "else --workspace / KANANA_WORKSPACE, else the current folder if it is one, else\n"
+                         "the demo workspace.",
+          .options = {workspace_option()},
+          .positional = {"DIR", 0, 1},
           .run = [](const Args& args, Context&) -> int {
-            auto ws = Workspace::open(args.positional()[0], {.read_only = true});
+            auto ws = open_given_workspace(args, {.read_only = true});
             if (!ws.is_ok()) return report_error(ws.status());
             auto info = (*ws)->info();
             if (!info.is_ok()) return report_error(info.status());
@@ -77,9 +89,13 @@ KANANA_COMMAND(workspace_check) {
           .summary = "run SQLite's full integrity check and a foreign key check on a workspace",
           .description = "Opens workspace.db read-only without the quick check on open, so the full list\n"
                          "of problems is printed even for a damaged database.",
-          .positional = {"DIR", 1, 1},
+          .options = {workspace_option()},
+          .positional = {"DIR", 0, 1},
           .run = [](const Args& args, Context&) -> int {
-            const std::filesystem::path db_path = std::filesystem::path(args.positional()[0]) / store::kWorkspaceDbName;
+            auto chosen = choose_workspace(args, args.positional().empty() ? "" : args.positional()[0]);
+            if (!chosen.is_ok()) return report_error(chosen.status());
+            std::fprintf(stderr, "workspace: %s (%s)\n", chosen->dir.c_str(), chosen->source.c_str());
+            const std::filesystem::path db_path = chosen->dir / store::kWorkspaceDbName;
             auto opened = store::Database::open(db_path, {.read_only = true, .quick_check = false});
             if (!opened.is_ok()) return report_error(opened.status());
             store::Database& db = **opened;
@@ -107,16 +123,24 @@ KANANA_COMMAND(workspace_check) {
 KANANA_COMMAND(workspace_lineage) {
   return {.path = "workspace lineage",
           .summary = "print what a dataset/run/checkpoint/... came from and what was made from it",
-          .options = {{.name = "kind", .value_name = "KIND", .help = "node kind: dataset, tokenizer, run, checkpoint, prompt_set, prompt, candidate, judgement, conversation, eval_result", .required = true},
-                      {.name = "id", .value_name = "N", .help = "node id", .required = true},
+          .description = "The node is --kind and --id, or --node: KIND:ID or the path of a recorded dataset,\n"
+                         "tokenizer or checkpoint (e.g. a checkpoint folder).",
+          .options = {{.name = "kind", .value_name = "KIND", .help = "node kind: dataset, tokenizer, run, checkpoint, prompt_set, prompt, candidate, judgement, conversation, eval_result"},
+                      {.name = "id", .value_name = "N", .help = "node id"},
+                      {.name = "node", .value_name = "NODE", .help = "KIND:ID or a recorded path (instead of --kind/--id)"},
                       {.name = "depth", .value_name = "D", .help = "at most this many edges away", .default_value = "64"},
-                      {.name = "direction", .value_name = "DIR", .help = "up, down or both", .default_value = "both"}},
-          .positional = {"DIR", 1, 1},
+                      {.name = "direction", .value_name = "DIR", .help = "up, down or both", .default_value = "both"},
+                      workspace_option()},
+          .positional = {"DIR", 0, 1},
           .run = [](const Args& args, Context&) -> int {
-            const std::string kind = args.get("kind");
+            const bool by_node = !args.get("node").empty();
+            if (by_node == (args.has("kind") || args.has("id")))
+              return report_error(invalid_argument("give --node, or --kind and --id"), true);
+            const std::string kind = by_node ? "dataset" : args.get("kind");
+            if (!by_node && !args.has("id")) return report_error(invalid_argument("missing required option --id"), true);
             if (!store::is_lineage_kind(kind))
               return report_error(invalid_argument("--kind: unknown kind '" + kind + "' (expected dataset, tokenizer, run, checkpoint, prompt_set, prompt, candidate, judgement, conversation or eval_result)"), true);
-            auto id = args.get_int("id");
+            auto id = by_node ? Result<int64_t>(int64_t{0}) : args.get_int("id");
             if (!id.is_ok()) return report_error(id.status(), true);
             auto depth = args.get_int("depth");
             if (!depth.is_ok()) return report_error(depth.status(), true);
@@ -125,19 +149,24 @@ KANANA_COMMAND(workspace_lineage) {
             if (direction != "up" && direction != "down" && direction != "both")
               return report_error(invalid_argument("--direction must be up, down or both, not '" + direction + "'"), true);
 
-            auto ws = Workspace::open(args.positional()[0], {.read_only = true});
+            auto ws = open_given_workspace(args, {.read_only = true});
             if (!ws.is_ok()) return report_error(ws.status());
-            const store::NodeRef node{kind, *id};
+            store::NodeRef node{kind, *id};
+            if (by_node) {
+              auto found = find_workspace_node(**ws, args.get("node"));
+              if (!found.is_ok()) return report_error(found.status());
+              node = *found;
+            }
             const int max_depth = static_cast<int>(std::min<int64_t>(*depth, 1 << 20));
             if (direction != "down") {
               auto up = (*ws)->lineage_upstream(node, max_depth);
               if (!up.is_ok()) return report_error(up.status());
-              print_lineage("upstream", node, *up);
+              print_lineage(**ws, "upstream", node, *up);
             }
             if (direction != "up") {
               auto down = (*ws)->lineage_downstream(node, max_depth);
               if (!down.is_ok()) return report_error(down.status());
-              print_lineage("downstream", node, *down);
+              print_lineage(**ws, "downstream", node, *down);
             }
             return kExitOk;
           }};
