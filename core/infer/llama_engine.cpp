@@ -10,8 +10,7 @@
 #include <cstring>
 #include <thread>
 
-#include <unistd.h>
-
+#include "base/files.h"
 #include "base/process_memory.h"
 #include "infer/kernels.h"
 #include "infer/widen.h"
@@ -353,78 +352,52 @@ Result<std::optional<WeightFormat>> stored_weight_format(const fs::path& dir) {
 }
 
 Status LlamaEngine::save(const fs::path& out, bool overwrite) const {
-  std::error_code ec;
-  if (fs::exists(out, ec) && !overwrite) return already_exists(out.string() + " exists (pass --overwrite to replace it)");
-  if (fs::exists(out, ec) && fs::equivalent(out, dir_, ec))
-    return invalid_argument(out.string() + " is the folder the model was loaded from");
-  const fs::path parent = out.has_parent_path() ? out.parent_path() : fs::path(".");
-  if (!fs::is_directory(parent, ec)) return not_found(parent.string() + ": no such folder");
-  const fs::path tmp = parent / ("." + out.filename().string() + ".tmp-" + std::to_string(::getpid()));
-  fs::remove_all(tmp, ec);
-  auto fs_error = [&](const fs::path& path, const std::string& action) {
-    return unavailable(path.string() + ": cannot " + action + ": " + ec.message());
-  };
-  fs::create_directory(tmp, ec);
-  if (ec) return fs_error(tmp, "create the folder");
-  auto write_all = [&]() -> Status {
-    // save() only reads the weights; tensor_slots() hands out the pointers load_tensors() fills.
-    const std::vector<TensorSlot> list = const_cast<LlamaEngine*>(this)->tensor_slots();
-    std::vector<st::TensorInfo> layout;
-    for (const TensorSlot& s : list) {
-      if (s.vector) {
-        layout.push_back({.name = s.name, .dtype = st::DType::F32, .shape = {int64_t(s.vector->size())}});
-        continue;
-      }
-      const QuantMatrix& m = *s.matrix;
-      layout.push_back({.name = s.name, .dtype = st::DType::U8, .shape = {m.rows(), int64_t(m.row_stride_bytes())}});
-      if (m.format() == WeightFormat::kInt8)
-        layout.push_back({.name = s.name + ".scales", .dtype = st::DType::F32, .shape = {m.rows()}});
-      if (m.format() == WeightFormat::kQ4)
-        layout.push_back({.name = s.name + ".scales", .dtype = st::DType::F16, .shape = {m.rows(), m.blocks_per_row()}});
+  KANANA_RETURN_IF_ERROR(check_output_target(out, overwrite, "--out"));
+  KANANA_RETURN_IF_ERROR(check_not_input(out, {dir_}, "--out"));
+  KANANA_ASSIGN_OR_RETURN(auto staging, AtomicDirectory::create(out));
+  const fs::path tmp = staging->path();
+  // save() only reads the weights; tensor_slots() hands out the pointers load_tensors() fills.
+  const std::vector<TensorSlot> list = const_cast<LlamaEngine*>(this)->tensor_slots();
+  std::vector<st::TensorInfo> layout;
+  for (const TensorSlot& s : list) {
+    if (s.vector) {
+      layout.push_back({.name = s.name, .dtype = st::DType::F32, .shape = {int64_t(s.vector->size())}});
+      continue;
     }
-    const std::map<std::string, std::string> metadata = {{"format", "kanana-engine"},
-                                                         {st::kEngineWeightsKey, weight_format_name(options_.weights)}};
-    KANANA_ASSIGN_OR_RETURN(auto writer, st::SafetensorsWriter::open(tmp / "model.safetensors", layout, metadata));
-    for (const TensorSlot& s : list) {
-      if (s.vector) {
-        KANANA_RETURN_IF_ERROR(writer->write_bytes(
-            s.name, {reinterpret_cast<const uint8_t*>(s.vector->data()), s.vector->size() * sizeof(float)}));
-        continue;
-      }
-      const QuantMatrix& m = *s.matrix;
-      KANANA_RETURN_IF_ERROR(writer->write_bytes(s.name, {m.row_data(0), size_t(m.rows()) * m.row_stride_bytes()}));
-      if (m.scale_data()) KANANA_RETURN_IF_ERROR(writer->write_bytes(s.name + ".scales", {m.scale_data(), m.scale_bytes()}));
-    }
-    KANANA_RETURN_IF_ERROR(writer->commit());
-    // Everything else of the source folder that describes the model: config, tokenizer,
-    // generation config, chat template (not its weights, sharding index or optimizer state).
-    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-      const std::string name = entry.path().filename().string();
-      if (!entry.is_regular_file() || entry.path().extension() == ".safetensors" ||
-          name.ends_with(".safetensors.index.json") || name.starts_with("."))
-        continue;
-      fs::copy_file(entry.path(), tmp / name, ec);
-      if (ec) return fs_error(entry.path(), "copy it to " + tmp.string());
-    }
-    if (ec) return fs_error(dir_, "list the folder");
-    return Status::ok();
-  };
-  Status status = write_all();
-  if (status.is_ok()) {
-    // Publish: the old folder (with overwrite) leaves only once the new one is complete.
-    const fs::path old = parent / ("." + out.filename().string() + ".old-" + std::to_string(::getpid()));
-    const bool replace = fs::exists(out, ec);
-    if (replace) fs::rename(out, old, ec);
-    if (!ec) fs::rename(tmp, out, ec);
-    if (ec) {
-      status = fs_error(out, "move the new folder into place");
-      if (replace) fs::rename(old, out, ec);
-    } else if (replace) {
-      fs::remove_all(old, ec);
-    }
+    const QuantMatrix& m = *s.matrix;
+    layout.push_back({.name = s.name, .dtype = st::DType::U8, .shape = {m.rows(), int64_t(m.row_stride_bytes())}});
+    if (m.format() == WeightFormat::kInt8)
+      layout.push_back({.name = s.name + ".scales", .dtype = st::DType::F32, .shape = {m.rows()}});
+    if (m.format() == WeightFormat::kQ4)
+      layout.push_back({.name = s.name + ".scales", .dtype = st::DType::F16, .shape = {m.rows(), m.blocks_per_row()}});
   }
-  if (!status.is_ok()) fs::remove_all(tmp, ec);
-  return status;
+  const std::map<std::string, std::string> metadata = {{"format", "kanana-engine"},
+                                                       {st::kEngineWeightsKey, weight_format_name(options_.weights)}};
+  KANANA_ASSIGN_OR_RETURN(auto writer, st::SafetensorsWriter::open(tmp / "model.safetensors", layout, metadata));
+  for (const TensorSlot& s : list) {
+    if (s.vector) {
+      KANANA_RETURN_IF_ERROR(writer->write_bytes(
+          s.name, {reinterpret_cast<const uint8_t*>(s.vector->data()), s.vector->size() * sizeof(float)}));
+      continue;
+    }
+    const QuantMatrix& m = *s.matrix;
+    KANANA_RETURN_IF_ERROR(writer->write_bytes(s.name, {m.row_data(0), size_t(m.rows()) * m.row_stride_bytes()}));
+    if (m.scale_data()) KANANA_RETURN_IF_ERROR(writer->write_bytes(s.name + ".scales", {m.scale_data(), m.scale_bytes()}));
+  }
+  KANANA_RETURN_IF_ERROR(writer->commit());
+  // Everything else of the source folder that describes the model: config, tokenizer,
+  // generation config, chat template (not its weights, sharding index or optimizer state).
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || entry.path().extension() == ".safetensors" ||
+        name.ends_with(".safetensors.index.json") || name.starts_with("."))
+      continue;
+    fs::copy_file(entry.path(), tmp / name, ec);
+    if (ec) return unavailable(entry.path().string() + ": cannot copy it to " + tmp.string() + ": " + ec.message());
+  }
+  if (ec) return unavailable(dir_.string() + ": cannot list the folder: " + ec.message());
+  return staging->commit();
 }
 
 void LlamaEngine::allocate_state() {

@@ -361,8 +361,10 @@ class TestInferLlama : public QObject {
     QCOMPARE(**stored_weight_format(out), WeightFormat::kInt8);
     QVERIFY(q4->save(out, /*overwrite=*/true).is_ok());
     QCOMPARE(**stored_weight_format(out), WeightFormat::kQ4);
-    for (const auto& entry : fs::directory_iterator(tmp_.path().toStdString()))
-      QVERIFY2(entry.path().filename().string()[0] != '.', entry.path().c_str());  // no temp or old folder left
+    for (const auto& entry : fs::directory_iterator(tmp_.path().toStdString())) {  // no temp or old folder left
+      const std::string name = entry.path().filename().string();
+      QVERIFY2(name.find(".tmp-") == std::string::npos && name.find(".old-") == std::string::npos, name.c_str());
+    }
 
     // A truncated engine file is refused (the reader checks every offset), naming the file.
     fs::resize_file(out / "model.safetensors", fs::file_size(out / "model.safetensors") - 64);
