@@ -2,7 +2,12 @@
 // with synthetic token data, the same numbers bench_train_py.py measures for a plain
 // PyTorch loop, plus MFU against a measured fp32 GEMM and (with --ranks 2) Gloo scaling.
 //
-// usage: bench_train PRESET SEQ_LEN BATCH STEPS THREADS [--ranks 2]
+// usage: bench_train PRESET SEQ_LEN BATCH STEPS THREADS [--ranks 2] [--overlap 0|1] [--zero 0|1]
+//        [--bucket-mb MB]
+// --overlap 0 reduces gradients after backward (the path before c10d's Reducer); --zero 1
+// shards the AdamW moments (ZeRO-1). The JSON line also has the median all-reduce time left
+// exposed after backward ("exposed_reduce_s", 0 when it overlaps) and this rank-0's optimizer
+// state bytes.
 // Prints one JSON line: {"impl": "cpp", "tokens_per_s": ..., "mfu": ..., ...}. Worker mode
 // (internal): BENCH_TRAIN_WORKER=1 with RANK/WORLD_SIZE/MASTER_* set.
 #include <torch/torch.h>
@@ -71,7 +76,16 @@ int main(int argc, char** argv) {
   const std::string preset = argv[1];
   const int64_t seq = std::atoll(argv[2]), batch = std::atoll(argv[3]), steps = std::atoll(argv[4]);
   const int threads = std::atoi(argv[5]);
-  const int ranks = (argc > 7 && std::string(argv[6]) == "--ranks") ? std::atoi(argv[7]) : 1;
+  int ranks = 1, overlap = 1, zero = 0;
+  double bucket_mb = 25;
+  for (int i = 6; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--ranks") ranks = std::atoi(argv[i + 1]);
+    else if (flag == "--overlap") overlap = std::atoi(argv[i + 1]);
+    else if (flag == "--zero") zero = std::atoi(argv[i + 1]);
+    else if (flag == "--bucket-mb") bucket_mb = std::atof(argv[i + 1]);
+    else return std::fprintf(stderr, "unknown flag %s\n", flag.c_str()), 2;
+  }
   torch::set_num_threads(threads);
   auto config = model::preset_config(preset);
   if (!config) return std::fprintf(stderr, "%s\n", config.status().message().c_str()), 1;
@@ -121,17 +135,21 @@ int main(int argc, char** argv) {
                                    {"schedule", {{"kind", "constant"}, {"peak_lr", 1e-4}}}}})},
       {"validation", {{"paths", Json::array()}, {"batches", 1}}},
       {"checkpoint", {{"interval", 0}, {"keep_last", 1}}},
-      {"runtime", {{"log_interval", 1000000}}}};
+      {"runtime", {{"log_interval", 1000000}}},
+      {"distributed", {{"overlap_reduce", overlap != 0}, {"zero_stage", zero}, {"bucket_mb", bucket_mb}}}};
   auto recipe = train::parse_recipe(recipe_json, "bench recipe", {});
   if (!recipe) return std::fprintf(stderr, "%s\n", recipe.status().message().c_str()), 1;
   recipe->validation.packs.clear();  // throughput only
   const double peak = train::measure_gemm_flops();
   train::TrainOptions o;
-  o.run_dir = root / ("run-" + std::to_string(world) + "-" + std::to_string(getpid()));
+  // One run folder for all ranks (the workers share their parent): ZeRO-1 ranks write their
+  // optimizer shards into rank 0's checkpoint staging folder.
+  o.run_dir = root / ("run-" + std::to_string(world) + "-" + std::to_string(worker ? getppid() : getpid()));
   o.dist = *dist;
   o.max_steps = steps;
   auto r = train::run_training(*recipe, o);
-  fs::remove_all(o.run_dir);
+  std::error_code rm_ec;
+  if (dist->rank == 0) fs::remove_all(o.run_dir, rm_ec);  // the ranks share it
   if (!r) return std::fprintf(stderr, "%s\n", r.status().message().c_str()), 1;
   if (dist->rank != 0) return 0;
   int64_t matmul = 0;
@@ -143,11 +161,17 @@ int main(int argc, char** argv) {
   }
   const double fpt = 6.0 * double(matmul) + 12.0 * double(config->num_hidden_layers * config->q_width() * seq);
   const double step_s = median_step_seconds(*r);
+  std::vector<double> exposed;
+  for (size_t i = 1; i < r->steps.size(); ++i) exposed.push_back(r->steps[i].exposed_reduce_seconds);
+  std::sort(exposed.begin(), exposed.end());
+  const double exposed_s = exposed.empty() ? 0 : exposed[exposed.size() / 2];
   const double tps = double(seq * batch) / step_s;
   std::printf("{\"impl\": \"cpp\", \"preset\": \"%s\", \"ranks\": %d, \"threads_per_rank\": %d, \"seq_len\": %lld, "
               "\"global_batch\": %lld, \"steps\": %lld, \"median_step_s\": %.4f, \"tokens_per_s\": %.1f, "
-              "\"gemm_gflops\": %.2f, \"mfu\": %.4f, \"final_loss\": %.4f}\n",
+              "\"gemm_gflops\": %.2f, \"mfu\": %.4f, \"final_loss\": %.4f, \"overlap\": %d, \"zero\": %d, "
+              "\"exposed_reduce_s\": %.4f, \"optimizer_bytes\": %lld}\n",
               preset.c_str(), world, threads, static_cast<long long>(seq), static_cast<long long>(batch),
-              static_cast<long long>(steps), step_s, tps, peak / 1e9, fpt * tps / (peak * world), r->steps.back().loss);
+              static_cast<long long>(steps), step_s, tps, peak / 1e9, fpt * tps / (peak * world), r->steps.back().loss,
+              overlap, zero, exposed_s, static_cast<long long>(r->optimizer_state_bytes));
   return 0;
 }

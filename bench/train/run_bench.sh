@@ -12,12 +12,7 @@ HERE=$(dirname "$0")
 echo "# BLAS: $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3); load: $(cat /proc/loadavg)"
 /usr/bin/python3 "$HERE/paired.py" "$BUILD" 10m "$R" "$T"
 /usr/bin/python3 "$HERE/paired.py" "$BUILD" small-100m "$(( R > 3 ? 3 : R ))" "$T"
-for i in 1 2 3; do
-  one=$("$BUILD/bin/bench_train" 10m 128 8 6 1 | tail -1)
-  two=$("$BUILD/bin/bench_train" 10m 128 8 6 1 --ranks 2 | tail -1)
-  /usr/bin/python3 -c "
-import json, sys
-a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(f\"scaling: 1 rank {a['tokens_per_s']:.1f} tok/s, 2 ranks {b['tokens_per_s']:.1f} tok/s, \"
-      f\"efficiency {b['tokens_per_s'] / (2 * a['tokens_per_s']):.2f}; same final loss: {a['final_loss'] == b['final_loss']}\")" "$one" "$two"
-done
+# Data-parallel scaling (1 vs 2 ranks, before/after the overlapped reduction, ZeRO-1 memory):
+# one SCALING line per preset. Noisy on a shared machine: compare figures from one run.
+/usr/bin/python3 "$HERE/scaling.py" "$BUILD" 10m 128 8 8 "$R"
+/usr/bin/python3 "$HERE/scaling.py" "$BUILD" small-100m 128 4 4 "$(( R > 3 ? 3 : R ))"

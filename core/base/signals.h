@@ -12,4 +12,9 @@ class CancelToken;
 
 void install_cancel_signals(CancelToken* token, int second_signal_exit_code = 130);
 
+// SIGUSR1 as a preemption warning (Slurm's `sbatch --signal=B:USR1@N` before a time limit or
+// preemption, forwarded to the ranks by the batch script): sets `token`, so training writes a
+// checkpoint and exits for the job to requeue. Installed like the above, without SA_RESTART.
+void install_preempt_signal(CancelToken* token);
+
 }  // namespace kanana

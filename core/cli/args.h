@@ -17,6 +17,7 @@ enum ExitCode : int {
   kExitOk = 0,
   kExitFailure = 1,    // the work failed (bad data, I/O error, NaN loss ...)
   kExitUsage = 2,      // the command line was wrong; nothing was done
+  kExitPreempted = 75, // checkpointed on a scheduler's warning signal (SIGUSR1); resume to continue
   kExitCancelled = 130 // interrupted (SIGINT) after cleaning up
 };
 

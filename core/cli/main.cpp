@@ -12,14 +12,18 @@
 
 namespace {
 kanana::CancelToken g_cancel;
+kanana::CancelToken g_preempt;
 }  // namespace
 
 int main(int argc, char** argv) {
   // First Ctrl-C/SIGTERM asks the running job to stop cleanly; a second one exits at once.
   kanana::install_cancel_signals(&g_cancel, kanana::cli::kExitCancelled);
+  // Slurm's warning before a time limit or preemption: checkpoint and exit kExitPreempted.
+  kanana::install_preempt_signal(&g_preempt);
   std::vector<std::string> args(argv + 1, argv + argc);
   kanana::cli::Context context;
   context.cancel = &g_cancel;
+  context.preempt = &g_preempt;
   // The last line of defence: every error should already be a Status naming its file, but an
   // exception that escapes a command (a filesystem_error on an unreadable path, bad_alloc on a
   // size nobody bounded) is a message and exit 1, never an abort with a core dump.

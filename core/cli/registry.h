@@ -17,7 +17,8 @@
 namespace kanana::cli {
 
 struct Context {
-  CancelToken* cancel = nullptr;  // set by SIGINT
+  CancelToken* cancel = nullptr;   // set by SIGINT / SIGTERM
+  CancelToken* preempt = nullptr;  // set by SIGUSR1 (a scheduler's warning before a time limit)
 };
 
 struct Command {

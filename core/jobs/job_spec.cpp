@@ -50,6 +50,10 @@ Status JobSpec::validate() const {
   if (r.nodes < 1 || r.nodes > 4096) return field("resources.nodes", "must be in 1..4096");
   if (r.gpus_per_node < 0) return field("resources.gpus_per_node", "must be >= 0");
   if (r.cpus_per_task < 0) return field("resources.cpus_per_task", "must be >= 0");
+  if (r.requeue_warning_s < 0 || r.requeue_warning_s > 65535)
+    return field("resources.requeue_warning_s", "must be in 0..65535 (seconds)");
+  if (r.requeue_warning_s > 0 && target.kind != TargetKind::kSlurm)
+    return field("resources.requeue_warning_s", "needs target 'slurm' (the scheduler sends the warning)");
   if (!r.time_limit.empty()) {
     // Slurm accepts MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
     static const std::regex kTime(R"((\d+-)?\d+(:\d{1,2}){0,2})");
@@ -116,7 +120,8 @@ Json job_spec_to_json(const JobSpec& s) {
         {"cpus_per_task", s.resources.cpus_per_task},
         {"mem", s.resources.mem},
         {"time_limit", s.resources.time_limit},
-        {"partition", s.resources.partition}}},
+        {"partition", s.resources.partition},
+        {"requeue_warning_s", s.resources.requeue_warning_s}}},
       {"target",
        {{"kind", target_kind_name(s.target.kind)},
         {"host", s.target.host},
@@ -192,7 +197,8 @@ Result<JobSpec> job_spec_from_json(const Json& json, const std::string& origin) 
   if (r.has("resources")) {
     KANANA_ASSIGN_OR_RETURN(JsonReader res, r.child("resources"));
     KANANA_RETURN_IF_ERROR(res.check_no_unknown({"nproc_per_node", "ranks", "nodes", "gpus_per_node",
-                                                 "cpus_per_task", "mem", "time_limit", "partition"}));
+                                                 "cpus_per_task", "mem", "time_limit", "partition",
+                                                 "requeue_warning_s"}));
     Resources& o = s.resources;
     KANANA_ASSIGN_OR_RETURN(const int ranks, get_int_in(res, "ranks", 1, 1, 1024));
     KANANA_ASSIGN_OR_RETURN(o.nproc_per_node, get_int_in(res, "nproc_per_node", ranks, 1, 1024));
@@ -202,6 +208,7 @@ Result<JobSpec> job_spec_from_json(const Json& json, const std::string& origin) 
     KANANA_GET_OR(o.mem, res.get_string_or("mem", "", &e_));
     KANANA_GET_OR(o.time_limit, res.get_string_or("time_limit", "", &e_));
     KANANA_GET_OR(o.partition, res.get_string_or("partition", "", &e_));
+    KANANA_GET_OR(o.requeue_warning_s, static_cast<int>(res.get_int_or("requeue_warning_s", 0, &e_)));
   }
   if (r.has("target")) {
     KANANA_ASSIGN_OR_RETURN(JsonReader tr, r.child("target"));

@@ -47,6 +47,10 @@ struct Resources {
   std::string mem;              // Slurm --mem ("32G"); empty = default
   std::string time_limit;       // Slurm --time ("HH:MM:SS" or "D-HH:MM:SS"); empty = default
   std::string partition;        // Slurm --partition; empty = default
+  // Slurm: seconds before the time limit (or a preemption) at which the job gets SIGUSR1
+  // (sbatch --signal=B:USR1@N --requeue); the ranks checkpoint, the job requeues itself and
+  // the requeued job runs the command again with --resume. 0 = off.
+  int requeue_warning_s = 0;
   int world_size() const { return nproc_per_node * nodes; }
 };
 

@@ -218,6 +218,8 @@ Result<RunRefresh> RunRegistry::refresh(int64_t run_id) {
   out.run_id = run_id;
   out.state = to_job_state(run.state);
   if (meta.contains("last_metrics") && meta["last_metrics"].is_object()) out.last_metrics = meta["last_metrics"];
+  // A run that has ended is not polled again: its reason is the one recorded when it ended.
+  if (is_final(out.state) && meta.contains("reason") && meta["reason"].is_string()) out.reason = meta["reason"];
 
   auto launcher = make_launcher(h.target, options_);
   // Poll before reading events: a job that ends between the two still has all its events read.

@@ -5,6 +5,12 @@
 // WORLD_SIZE=$SLURM_NTASKS), MASTER_ADDR is the first node of the allocation and MASTER_PORT is
 // derived from the job id, so every node computes the same values. With target.host set, the
 // Slurm commands run on that login node over ssh (ssh_launcher.h) and events are mirrored.
+// srun runs in the background of the batch script so signals reach its traps at once; when
+// srun reports a failed task ("task 1: Killed"), exit_status.json names that rank and poll()
+// adds the last lines of its log to the reason. resources.requeue_warning_s adds
+// --signal=B:USR1@N --requeue: the warning is forwarded to the ranks (they checkpoint and exit
+// 75), the script requeues the job, and the requeued job runs the command with --resume.
+// Measured behaviour of Slurm 22.05 behind these choices: docs/slurm-test-cluster.md.
 #pragma once
 
 #include <optional>
@@ -12,6 +18,11 @@
 #include "jobs/launcher.h"
 
 namespace kanana::jobs {
+
+// Whether sbatch on this machine has a configuration: SLURM_CONF names an existing file, or
+// one of Slurm's default places has slurm.conf (also configless clusters' slurmd cache).
+// Otherwise kFailedPrecondition saying what to do (sbatch itself retries for a minute first).
+Status check_slurm_config();
 
 // The batch script for `spec`, run in `run_dir` (a path on the cluster).
 std::string sbatch_script(const JobSpec& spec, const std::string& run_dir);

@@ -1,6 +1,8 @@
 // Training checkpoints: <run_dir>/checkpoints/step-XXXXXXX/ holding
 //   config.json, generation_config.json, model.safetensors   Hugging Face layout (model::save_model)
-//   optimizer.safetensors   AdamW moments "exp_avg.<param>", "exp_avg_sq.<param>"
+//   optimizer.safetensors   AdamW moments "exp_avg.<param>", "exp_avg_sq.<param>", or with ZeRO-1
+//   optimizer-shard-RRRRR-of-WWWWW.safetensors   one per rank: flat "exp_avg"/"exp_avg_sq" of
+//                           its range (metadata flat_begin, flat_end, flat_total; zero_optimizer.h)
 //   extra.safetensors       trainable tensors outside the model (task.h), when there are any
 //   trainer_state.json      step, tokens, optimizer steps, data cursor, RNG state, recipe hash
 //   tokenizer.model | tokenizer.json (+ tokenizer_config.json)   the task's tokenizer, when known
@@ -23,6 +25,7 @@
 #include "model/llama.h"
 #include "safetensors/safetensors.h"
 #include "train/optimizer.h"
+#include "train/zero_optimizer.h"
 
 namespace kanana::train {
 
@@ -43,12 +46,19 @@ std::string checkpoint_name(int64_t step);  // "step-0000042"
 
 // Writes the checkpoint atomically and deletes the oldest step-* folders beyond keep_last.
 // `tokenizer` (Task::tokenizer_source(); empty = none) is copied in, so the folder loads alone.
+// With optimizer == nullptr (ZeRO-1) every rank has already written its shard into the
+// staging folder (below) and this completes the checkpoint around them.
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 Result<std::filesystem::path> save_training_checkpoint(const std::filesystem::path& run_dir,
-                                                       model::LlamaForCausalLM& model, const AdamW& optimizer,
+                                                       model::LlamaForCausalLM& model, const AdamW* optimizer,
                                                        const TrainerState& state, int64_t keep_last,
                                                        const NamedTensors& extras = {},
                                                        const std::filesystem::path& tokenizer = {});
+// ZeRO-1 saving, in this order with a barrier after each: rank 0 empties the staging folder
+// of `step`; every rank writes its shard; rank 0 calls save_training_checkpoint(nullptr).
+Status prepare_checkpoint_staging(const std::filesystem::path& run_dir, int64_t step);
+Status save_optimizer_shard(const std::filesystem::path& run_dir, int64_t step, const ShardedAdamW& optimizer);
+std::string optimizer_shard_name(int rank, int world);  // "optimizer-shard-00001-of-00002.safetensors"
 
 // step-* folders, newest first.
 std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path& run_dir);
@@ -65,9 +75,15 @@ struct ResumePoint {
 Result<std::optional<ResumePoint>> find_resume_point(const std::filesystem::path& run_dir);
 
 // Copies weights, extra tensors and optimizer moments from `dir` into the live
-// model/extras/optimizer.
-Status restore_training_checkpoint(const std::filesystem::path& dir, model::LlamaForCausalLM& model,
-                                   AdamW& optimizer, const TrainerState& state, const NamedTensors& extras = {});
+// model/extras/optimizer (exactly one of `dense`, `sharded`). Either optimizer reads either
+// layout, so a run resumes with a different number of ranks, with or without ZeRO-1.
+Status restore_training_checkpoint(const std::filesystem::path& dir, model::LlamaForCausalLM& model, AdamW* dense,
+                                   ShardedAdamW* sharded, const TrainerState& state, const NamedTensors& extras = {});
+
+// A reader of flat moment ranges from a checkpoint folder in either layout; `layout` is
+// (name, numel) of every parameter in the optimizer's order. Errors name the file and range.
+Result<MomentRangeReader> open_moment_reader(const std::filesystem::path& dir,
+                                             const std::vector<std::pair<std::string, int64_t>>& layout);
 
 // CPU generator state <-> hex.
 std::string cpu_rng_state();

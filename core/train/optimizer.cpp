@@ -14,28 +14,35 @@ AdamW::AdamW(std::vector<std::pair<std::string, torch::Tensor>> params, AdamWOpt
   }
 }
 
+bool adamw_decays(const AdamWOptions& options, int64_t dim) {
+  return options.weight_decay != 0 && !(options.skip_1d_decay && dim < 2);
+}
+
+void adamw_update(torch::Tensor& p, const torch::Tensor& g, torch::Tensor& m, torch::Tensor& v,
+                  const AdamWOptions& options, double lr, int64_t step, bool decay) {
+  const double bias1 = 1.0 - std::pow(options.beta1, double(step));
+  const double bias2 = 1.0 - std::pow(options.beta2, double(step));
+  const double step_size = lr / bias1;
+  const double bias2_sqrt = std::sqrt(bias2);
+  if (decay) {
+    const double factor = options.decay_mode == WeightDecayMode::kIndependent ? options.weight_decay
+                                                                              : lr * options.weight_decay;
+    p.mul_(1.0 - factor);
+  }
+  m.lerp_(g, 1.0 - options.beta1);
+  v.mul_(options.beta2).addcmul_(g, g, 1.0 - options.beta2);
+  torch::Tensor denom = (v.sqrt() / bias2_sqrt).add_(options.eps);
+  p.addcdiv_(m, denom, -step_size);
+}
+
 void AdamW::step(double lr) {
   torch::NoGradGuard no_grad;
   ++step_;
-  const double bias1 = 1.0 - std::pow(options_.beta1, double(step_));
-  const double bias2 = 1.0 - std::pow(options_.beta2, double(step_));
-  const double step_size = lr / bias1;
-  const double bias2_sqrt = std::sqrt(bias2);
   for (size_t i = 0; i < params_.size(); ++i) {
     torch::Tensor p = params_[i].second;
     const torch::Tensor& g = p.grad();
     if (!g.defined()) continue;
-    const bool decay = options_.weight_decay != 0 && !(options_.skip_1d_decay && p.dim() < 2);
-    if (decay) {
-      const double factor = options_.decay_mode == WeightDecayMode::kIndependent
-                                ? options_.weight_decay
-                                : lr * options_.weight_decay;
-      p.mul_(1.0 - factor);
-    }
-    exp_avg_[i].lerp_(g, 1.0 - options_.beta1);
-    exp_avg_sq_[i].mul_(options_.beta2).addcmul_(g, g, 1.0 - options_.beta2);
-    torch::Tensor denom = (exp_avg_sq_[i].sqrt() / bias2_sqrt).add_(options_.eps);
-    p.addcdiv_(exp_avg_[i], denom, -step_size);
+    adamw_update(p, g, exp_avg_[i], exp_avg_sq_[i], options_, lr, step_, adamw_decays(options_, p.dim()));
   }
 }
 

@@ -25,6 +25,15 @@
 
 namespace kanana::train {
 
+// One AdamW update of `p` (in place) from gradient g with moments m, v (in place), at 1-based
+// step `step` — the formula above, in one home for AdamW and ZeRO-1's ShardedAdamW
+// (zero_optimizer.h), which applies it to slices of flattened parameters. `decay`: whether
+// this parameter is decayed (skip_1d_decay looks at the whole parameter's rank).
+void adamw_update(torch::Tensor& p, const torch::Tensor& g, torch::Tensor& m, torch::Tensor& v,
+                  const AdamWOptions& options, double lr, int64_t step, bool decay);
+// Whether a parameter of `dim` dimensions is decayed under `options`.
+bool adamw_decays(const AdamWOptions& options, int64_t dim);
+
 class AdamW {
  public:
   // (name, parameter) pairs, e.g. from module.named_parameters(); names key the saved state.

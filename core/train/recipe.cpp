@@ -20,7 +20,7 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
 // Keys every recipe type reads; types with stages read "stages", the others "schedule".
 const std::vector<std::string> kCommonKeys = {"type", "name", "model", "seq_len", "micro_batch_size", "grad_accum",
                                               "seed", "optimizer", "grad_clip", "z_loss", "validation",
-                                              "checkpoint", "runtime"};
+                                              "checkpoint", "runtime", "distributed"};
 
 }  // namespace
 
@@ -78,6 +78,19 @@ const OptionTable<RuntimeSpec>& runtime_option_fields() {
       {.key = "max_bad_steps", .member = &T::max_bad_steps, .help = "NaN/inf steps in a row before the run stops",
        .min = 1},
       {.key = "log_interval", .member = &T::log_interval, .help = "steps between metric lines", .min = 1},
+  };
+  return fields;
+}
+
+const OptionTable<DistributedSpec>& distributed_option_fields() {
+  using D = DistributedSpec;
+  static const OptionTable<D> fields = {
+      {.key = "bucket_mb", .member = &D::bucket_mb, .help = "gradient all-reduce bucket size in MiB", .min = 0,
+       .min_open = true},
+      {.key = "overlap_reduce", .member = &D::overlap_reduce,
+       .help = "all-reduce gradient buckets during backward (false: after it)"},
+      {.key = "zero_stage", .member = &D::zero_stage, .help = "1 = shard AdamW moments across ranks (ZeRO-1)",
+       .min = 0, .max = 1},
   };
   return fields;
 }
@@ -164,6 +177,10 @@ Status parse_common(const Json& json, const std::string& origin, const std::file
   if (rd.has("runtime")) {
     KANANA_ASSIGN_OR_RETURN(JsonReader t, rd.child("runtime"));
     KANANA_RETURN_IF_ERROR(read_options(t, runtime_option_fields(), r.runtime, base));
+  }
+  if (rd.has("distributed")) {
+    KANANA_ASSIGN_OR_RETURN(JsonReader d, rd.child("distributed"));
+    KANANA_RETURN_IF_ERROR(read_options(d, distributed_option_fields(), r.distributed, base));
   }
   return Status::ok();
 }
@@ -279,6 +296,7 @@ Json resolved_recipe_json(const Recipe& r) {
   j["validation"] = std::move(validation);
   j["checkpoint"] = options_to_json(r.checkpoint, checkpoint_option_fields());
   j["runtime"] = options_to_json(r.runtime, runtime_option_fields());
+  j["distributed"] = options_to_json(r.distributed, distributed_option_fields());
   if (type && type->to_json) {
     const Json own = type->to_json(r);  // named: items() must not outlive it
     for (const auto& [key, value] : own.items()) j[key] = value;

@@ -18,7 +18,8 @@
 //                  // no path: the val splits of the first stage's sources
 //   "checkpoint": {"interval": 100, "keep_last": 3},
 //   "runtime": {"dtype": "float32", "autocast_bf16": false, "activation_checkpointing": false, "peak_tflops": 0,
-//               "max_bad_steps": 5, "log_interval": 1}
+//               "max_bad_steps": 5, "log_interval": 1},
+//   "distributed": {"bucket_mb": 25, "overlap_reduce": true, "zero_stage": 0}   // distributed.h
 // }
 // Paths are relative to the recipe file. Every error names the file and the field.
 //
@@ -71,6 +72,13 @@ struct RuntimeSpec {
   int64_t log_interval = 1;
 };
 
+// Data parallelism across ranks (only read when WORLD_SIZE > 1; see distributed.h).
+struct DistributedSpec {
+  double bucket_mb = 25;       // gradient all-reduce bucket size (MiB), like DDP's bucket_cap_mb
+  bool overlap_reduce = true;  // reduce buckets during backward (c10d Reducer); false: after it
+  int64_t zero_stage = 0;      // 1: AdamW moments sharded across ranks (ZeRO stage 1, zero_optimizer.h)
+};
+
 struct Recipe {
   std::string type = "pretrain";
   std::string name;
@@ -88,6 +96,7 @@ struct Recipe {
   ValidationSpec validation;
   CheckpointSpec checkpoint;
   RuntimeSpec runtime;
+  DistributedSpec distributed;
   std::string hash;                // fnv1a64 of the resolved recipe's canonical JSON (stored in checkpoints)
   Json json;                       // the recipe as read
   std::any task_options;           // what the type's parser read from its own keys (task.h)
@@ -116,11 +125,12 @@ const RecipeType* find_recipe_type(const std::string& name);
 std::vector<std::string> recipe_types();  // sorted
 
 // The top-level scalar keys (name, seq_len, micro_batch_size, grad_accum, seed, grad_clip,
-// z_loss) and the "validation", "checkpoint" and "runtime" blocks: one table each.
+// z_loss) and the "validation", "checkpoint", "runtime" and "distributed" blocks: one table each.
 const OptionTable<Recipe>& recipe_option_fields();
 const OptionTable<ValidationSpec>& validation_option_fields();
 const OptionTable<CheckpointSpec>& checkpoint_option_fields();
 const OptionTable<RuntimeSpec>& runtime_option_fields();
+const OptionTable<DistributedSpec>& distributed_option_fields();
 
 Result<Recipe> parse_recipe(const Json& json, const std::string& origin, const std::filesystem::path& base_dir);
 // Relative paths in the file resolve against its folder, made absolute.

@@ -14,6 +14,7 @@
 #include "train/checkpoints.h"
 #include "train/optimizer.h"
 #include "train/task.h"
+#include "train/zero_optimizer.h"
 
 namespace kanana::train {
 namespace fs = std::filesystem;
@@ -110,7 +111,33 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
     const NamedTensors extras = task->extra_parameters();
     for (const auto& [name, t] : extras) params.emplace_back(name, t);
     const double flops_per_token = task->flops_per_token();
-    AdamW optimizer(params, recipe.optimizer);
+    // ZeRO-1 keeps only this rank's range of the moments (zero_optimizer.h); the dense AdamW
+    // keeps all of them on every rank.
+    std::unique_ptr<AdamW> dense;
+    std::unique_ptr<ShardedAdamW> sharded;
+    if (recipe.distributed.zero_stage == 1) {
+      auto made = ShardedAdamW::create(params, recipe.optimizer, rank, world,
+                                       std::max<int64_t>(1, int64_t(recipe.distributed.bucket_mb * double(1 << 20))));
+      if (!made) return fail(made.status());
+      sharded = std::make_unique<ShardedAdamW>(std::move(made).value());
+    } else {
+      dense = std::make_unique<AdamW>(params, recipe.optimizer);
+    }
+    auto optimizer_steps = [&] { return sharded ? sharded->step_count() : dense->step_count(); };
+    auto zero_grad = [&] { sharded ? sharded->zero_grad() : dense->zero_grad(); };
+    int64_t optimizer_bytes = 0;
+    if (sharded) optimizer_bytes = sharded->state_bytes();
+    else
+      for (const auto& [n, t] : dense->state_tensors()) optimizer_bytes += int64_t(t.nbytes());
+    std::vector<torch::Tensor> param_tensors;
+    for (const auto& [name, t] : params) param_tensors.push_back(t);
+    GradReduceOptions reduce_options;
+    reduce_options.bucket_bytes = std::max<int64_t>(1, int64_t(recipe.distributed.bucket_mb * double(1 << 20)));
+    reduce_options.first_bucket_bytes = std::min<int64_t>(reduce_options.first_bucket_bytes, reduce_options.bucket_bytes);
+    reduce_options.overlap = recipe.distributed.overlap_reduce;
+    auto made_reducer = make_gradient_reducer(*comm, param_tensors, reduce_options);
+    if (!made_reducer) return fail(made_reducer.status());
+    std::unique_ptr<GradientReducer> reducer = std::move(made_reducer).value();
 
     TrainResult result;
     TrainerState state;
@@ -122,7 +149,7 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
         const ResumePoint& point = *resume_point;
         for (const auto& m : point.messages) say("warning", m);
         state = point.state;
-        Status restored = restore_training_checkpoint(point.dir, model, optimizer, state, extras);
+        Status restored = restore_training_checkpoint(point.dir, model, dense.get(), sharded.get(), state, extras);
         if (!restored.is_ok()) return fail(restored.with_context("resuming from " + point.dir.string()));
         Status rs = task->restore(state.data_cursor);
         if (!rs.is_ok()) return fail(rs.with_context("resuming from " + point.dir.string()));
@@ -139,18 +166,40 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
       if (!written.is_ok()) return fail(written);
     }
 
+    result.optimizer_state_bytes = optimizer_bytes;
+    say("info", "optimizer state: " + std::to_string(double(optimizer_bytes) / double(1 << 20)) + " MiB on rank 0" +
+                    (sharded ? " (ZeRO-1: elements [" + std::to_string(sharded->range().begin) + ", " +
+                                   std::to_string(sharded->range().end) + ") of " +
+                                   std::to_string(sharded->total_elements()) + ")"
+                             : std::string(" (unsharded)")));
     const double peak = recipe.runtime.peak_tflops > 0 ? recipe.runtime.peak_tflops * 1e12 : measure_gemm_flops();
     say("info", "task '" + recipe.type + "': " + std::to_string(int64_t(flops_per_token)) + " FLOP/token; peak " +
                     std::to_string(peak / 1e9) + " GFLOP/s (" +
                     (recipe.runtime.peak_tflops > 0 ? "recipe" : "measured fp32 GEMM") + "); world " +
-                    std::to_string(world) + " (" + comm->backend() + ")");
+                    std::to_string(world) + " (" + comm->backend() +
+                    (world > 1 ? std::string(reducer->overlapped() ? ", gradients reduced during backward in " +
+                                                                        std::to_string(reducer->bucket_count()) + " buckets"
+                                                                  : ", gradients reduced after backward")
+                               : std::string()) + ")");
 
     auto save = [&]() -> Status {
-      state.optimizer_steps = optimizer.step_count();
+      state.optimizer_steps = optimizer_steps();
       state.data_cursor = task->cursor();
       state.rng_state = cpu_rng_state();
+      if (sharded) {
+        // Every rank writes its shard into the staging folder rank 0 prepared; then rank 0
+        // completes the checkpoint. A rank that fails tells the others through the allreduce.
+        Status staged = lead ? prepare_checkpoint_staging(options.run_dir, state.step) : Status::ok();
+        KANANA_RETURN_IF_ERROR(comm->barrier());
+        Status written = staged.is_ok() ? save_optimizer_shard(options.run_dir, state.step, *sharded) : staged;
+        torch::Tensor ok = torch::tensor({written.is_ok() ? 1.0 : 0.0}, torch::kFloat64).to(options.device);
+        KANANA_RETURN_IF_ERROR(comm->allreduce_mean({ok}));
+        if (!written.is_ok()) return written.with_context("writing the optimizer shard of rank " + std::to_string(rank));
+        if (ok.item<double>() < 1.0)
+          return data_loss("another rank could not write its optimizer shard for step " + std::to_string(state.step));
+      }
       if (lead) {
-        KANANA_ASSIGN_OR_RETURN(fs::path dir, save_training_checkpoint(options.run_dir, model, optimizer, state,
+        KANANA_ASSIGN_OR_RETURN(fs::path dir, save_training_checkpoint(options.run_dir, model, dense.get(), state,
                                                                        recipe.checkpoint.keep_last, extras,
                                                                        task->tokenizer_source()));
         result.last_checkpoint = dir;
@@ -170,8 +219,27 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
     auto window_start = Clock::now();
     int64_t window_tokens = 0;
 
+    // With several ranks a cancel or preemption signal reaches them at slightly different
+    // times; they agree through the step's stats all-reduce and all stop after the same step
+    // (one rank checkpointing while another starts the next all-reduce would hang both).
+    auto local_flag = [](CancelToken* t) { return t && t->is_cancelled(); };
+    bool agreed_cancel = false, agreed_preempt = false;
     while (!task->finished()) {
-      if (options.cancel && options.cancel->is_cancelled()) {
+      const bool cancel_now = world > 1 ? agreed_cancel : local_flag(options.cancel);
+      const bool preempt_now = world > 1 ? agreed_preempt : local_flag(options.preempt);
+      if (preempt_now && !cancel_now) {
+        KANANA_RETURN_IF_ERROR(save());
+        const std::string msg = "preempted at step " + std::to_string(state.step) + " (warning signal before the time limit); checkpoint " +
+                                result.last_checkpoint.filename().string() + " written; the run continues from it with --resume";
+        say("warning", msg, state.step);
+        if (lead) (void)events->state("queued", msg);
+        result.preempted = true;
+        result.final_step = state.step;
+        result.tokens = state.tokens;
+        result.skipped_steps = state.skipped_steps;
+        return result;
+      }
+      if (cancel_now) {
         KANANA_RETURN_IF_ERROR(save());
         return fail(cancelled("interrupted at step " + std::to_string(state.step) + "; checkpoint " +
                               result.last_checkpoint.filename().string() + " written; continue with --resume"));
@@ -191,17 +259,22 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
       ++steps_this_run;
       const double lr = info.lr;
 
-      optimizer.zero_grad();
+      zero_grad();
       double loss_sum = 0;
       std::map<std::string, double> metric_sums;
       for (int64_t m = 0; m < recipe.grad_accum; ++m) {
         model::ActivationCheckpointing checkpointing(recipe.runtime.activation_checkpointing);
         auto out = task->micro_batch(m);
         if (!out) return fail(out.status());
-        (out->loss / double(recipe.grad_accum)).backward();
+        torch::Tensor scaled = out->loss / double(recipe.grad_accum);
+        // Only the last micro-batch's backward reduces (the others accumulate locally).
+        if (m + 1 == recipe.grad_accum) reducer->expect_sync(scaled);
+        scaled.backward();
         loss_sum += out->loss.item<double>();
         for (const auto& [k, v] : out->metrics) metric_sums[k] += v;
       }
+      Status reduced = reducer->finish();
+      if (!reduced.is_ok()) return fail(reduced);
       std::vector<torch::Tensor> grads;
       for (auto& [name, p] : params) {
         if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
@@ -211,16 +284,18 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
         grads.front().fill_(std::numeric_limits<double>::quiet_NaN());
         loss_sum = std::numeric_limits<double>::quiet_NaN();
       }
-      // Loss, the task's metrics and the token count are averaged over ranks with the gradients.
+      // Loss, the task's metrics and the token count are averaged over ranks (the gradients
+      // were averaged by the reducer).
       const double n_mb = double(recipe.grad_accum);
       std::vector<double> stat_values = {loss_sum / n_mb};
       for (const auto& [k, v] : metric_sums) stat_values.push_back(v / n_mb);
+      const size_t flags_at = stat_values.size();
+      stat_values.push_back(local_flag(options.cancel) ? 1.0 : 0.0);
+      stat_values.push_back(local_flag(options.preempt) ? 1.0 : 0.0);
       stat_values.push_back(double(info.tokens));
       torch::Tensor stats = torch::tensor(stat_values, torch::kFloat64).to(options.device);
-      grads.push_back(stats);
-      Status rs = comm->allreduce_mean(grads);
+      Status rs = comm->allreduce_mean({stats});
       if (!rs.is_ok()) return fail(rs);
-      grads.pop_back();
       stats = stats.cpu();
       const double loss = stats[0].item<double>();
       std::map<std::string, double> metric_means;
@@ -228,6 +303,8 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
         int64_t i = 1;
         for (const auto& [k, v] : metric_sums) metric_means[k] = stats[i++].item<double>();
       }
+      agreed_cancel = stats[int64_t(flags_at)].item<double>() > 0;
+      agreed_preempt = stats[int64_t(flags_at) + 1].item<double>() > 0;
       const int64_t tokens_this_step = int64_t(std::llround(stats[int64_t(stat_values.size()) - 1].item<double>() * world));
       // Per-tensor 2-norms in one read pass each (no fp64 copy of 100M-element gradients),
       // combined in double like torch.nn.utils.clip_grad_norm_.
@@ -243,7 +320,7 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
         rec.skipped = true;
         ++bad_in_row;
         ++state.skipped_steps;
-        optimizer.zero_grad();
+        zero_grad();
         say("warning", "step " + std::to_string(state.step) + ": loss " + std::to_string(loss) + ", grad norm " +
                            std::to_string(grad_norm) + " is not finite; step skipped (" + std::to_string(bad_in_row) +
                            " in a row, " + std::to_string(state.skipped_steps) + " in total)", state.step);
@@ -263,8 +340,14 @@ Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& optio
         const double coef = recipe.grad_clip / (grad_norm + 1e-6);
         for (auto& g : grads) g.mul_(coef);
       }
-      optimizer.step(lr);
+      if (sharded) {
+        Status stepped = sharded->step(lr, *comm);
+        if (!stepped.is_ok()) return fail(stepped);
+      } else {
+        dense->step(lr);
+      }
       rec.seconds = seconds_since(step_start);
+      rec.exposed_reduce_seconds = reducer->take_exposed_seconds();
       state.tokens += tokens_this_step;
       window_tokens += tokens_this_step;
       result.steps.push_back(rec);

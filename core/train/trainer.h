@@ -37,7 +37,10 @@ struct TrainOptions {
   torch::Device device = torch::kCPU;
   int threads = 0;                   // torch intra-op threads; 0 = leave as is
   DistEnv dist;                      // world_size 1 = single process
-  CancelToken* cancel = nullptr;     // SIGINT: checkpoint and return kCancelled
+  CancelToken* cancel = nullptr;     // SIGINT/SIGTERM: checkpoint and return kCancelled
+  // A scheduler's warning before a time limit or preemption (SIGUSR1 under Slurm): checkpoint,
+  // record state "queued" and return with TrainResult::preempted (the job requeues itself).
+  CancelToken* preempt = nullptr;
   int64_t max_steps = 0;             // stop after this many steps in this invocation (0 = run to the end)
   bool print_progress = false;       // one line per logged step on stderr (rank 0)
   // Test hook: called after backward with the step number; returning true poisons that
@@ -52,6 +55,7 @@ struct StepRecord {
   double lr = 0;
   bool skipped = false;
   double seconds = 0;    // wall time of the step (data, forward/backward, allreduce, update)
+  double exposed_reduce_seconds = 0;  // gradient all-reduce after backward (0 when it overlaps backward)
 };
 
 struct TrainResult {
@@ -60,13 +64,16 @@ struct TrainResult {
   int64_t tokens = 0;
   int64_t skipped_steps = 0;
   bool finished = false;             // every stage done
+  bool preempted = false;            // stopped on options.preempt after a checkpoint
   std::optional<double> last_val_loss;
   std::filesystem::path last_checkpoint;
+  int64_t optimizer_state_bytes = 0;  // AdamW moments held by this rank (1/world of them with ZeRO-1)
 };
 
 // Errors: kInvalidArgument for recipe/data problems, kDataLoss when max_bad_steps NaN/inf
 // steps came in a row (the last good checkpoint is left as it was), kCancelled on SIGINT
-// (after writing a checkpoint).
+// (after writing a checkpoint). With several ranks, cancel and preempt take effect after the
+// first step that every rank finishes once any rank saw the signal.
 Result<TrainResult> run_training(const Recipe& recipe, const TrainOptions& options);
 
 // fp32 GEMM rate of this process (FLOP/s), n×n×n, best of `reps`.

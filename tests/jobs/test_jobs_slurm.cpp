@@ -63,11 +63,20 @@ export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n1)
 export MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))
 export KANANA_RUN_DIR=/shared/runs/stage1
 rm -f exit_status.json
+log_start=$(( $(wc -l < /shared/runs/stage1/slurm-"$SLURM_JOB_ID".out 2>/dev/null || echo 0) + 1 ))
 srun --kill-on-bad-exit=1 --output=/shared/runs/stage1/rank-%t.log \
   sh -c 'export RANK=$SLURM_PROCID LOCAL_RANK=$SLURM_LOCALID WORLD_SIZE=$SLURM_NTASKS; exec "$@"' kanana-rank \
-  /opt/kanana/bin/kanana train --recipe /shared/recipes/tiny.json --run-dir /shared/runs/stage1
+  /opt/kanana/bin/kanana train --recipe /shared/recipes/tiny.json --run-dir /shared/runs/stage1 &
+step=$!
+wait "$step"
 rc=$?
-printf '{"exit_code":%s,"failed_rank":-1,"cancelled":false,"finished_at":%s}\n' "$rc" "$(date +%s)" > /shared/runs/stage1/exit_status.json.tmp && mv -f /shared/runs/stage1/exit_status.json.tmp /shared/runs/stage1/exit_status.json
+while kill -0 "$step" 2>/dev/null; do wait "$step"; rc=$?; done
+failed_rank=-1
+if [ "$rc" -ne 0 ]; then
+  t=$(tail -n +"$log_start" /shared/runs/stage1/slurm-"$SLURM_JOB_ID".out 2>/dev/null | sed -n 's/^srun: error: .*: tasks\{0,1\} \([0-9][0-9]*\)[-,:].*/\1/p' | head -n1)
+  [ -n "$t" ] && failed_rank=$t
+fi
+printf '{"exit_code":%s,"failed_rank":%s,"cancelled":false,"finished_at":%s}\n' "$rc" "$failed_rank" "$(date +%s)" > /shared/runs/stage1/exit_status.json.tmp && mv -f /shared/runs/stage1/exit_status.json.tmp /shared/runs/stage1/exit_status.json
 exit $rc
 )SB";
     const std::string got = sbatch_script(two_node_spec(), "/shared/runs/stage1");
@@ -83,9 +92,23 @@ exit $rc
     QVERIFY(s2.find("--time") == std::string::npos);
     QVERIFY(s2.find("cd '/x/my run' || exit 1") != std::string::npos);
     QVERIFY(s2.find("--output='/x/my run'/rank-%t.log") != std::string::npos);
+    QVERIFY(s2.find("--signal") == std::string::npos && s2.find("--requeue") == std::string::npos);
+    // A warning before the time limit: the signal and requeue lines, the trap forwarding it to
+    // the step, the resume of a requeued job.
+    small.resources.requeue_warning_s = 90;
+    const std::string s3 = sbatch_script(small, "/x/my run");
+    for (const char* line : {"#SBATCH --signal=B:USR1@90\n", "#SBATCH --requeue\n", "#SBATCH --open-mode=append\n",
+                             "kill -USR1 \"$step\"", "[ \"${SLURM_RESTART_COUNT:-0}\" -gt 0 ] && resume=--resume\n",
+                             "true ${resume:+\"$resume\"} &\n", "scontrol requeue \"$SLURM_JOB_ID\"; exit 0"})
+      QVERIFY2(s3.find(line) != std::string::npos, line);
+    JobSpec local = small;
+    local.target.kind = TargetKind::kLocal;
+    QVERIFY(!local.validate().is_ok());  // only Slurm sends the warning
     // bash accepts the script's syntax.
     const fs::path tmp = fs::temp_directory_path() / "kanana-test.sbatch";
     QVERIFY(write_file_atomic(tmp, got).is_ok());
+    QCOMPARE(std::system(("bash -n " + tmp.string()).c_str()), 0);
+    QVERIFY(write_file_atomic(tmp, s3).is_ok());
     QCOMPARE(std::system(("bash -n " + tmp.string()).c_str()), 0);
     fs::remove(tmp);
   }
@@ -140,6 +163,10 @@ exit $rc
     o.sacct_program = (bin / "sacct").string();
     o.scancel_program = (bin / "scancel").string();
     SlurmLauncher launcher(o);
+    // sbatch needs a configuration; the stand-in does not read it, but the launcher looks.
+    const fs::path conf = fs::path(tmp.path().toStdString()) / "slurm.conf";
+    QVERIFY(write_file_atomic(conf, "# stand-in\n").is_ok());
+    qputenv("SLURM_CONF", QByteArray::fromStdString(conf.string()));
 
     JobSpec spec = two_node_spec();
     spec.run_dir = (fs::path(tmp.path().toStdString()) / "runs" / "stage1").string();
@@ -154,7 +181,7 @@ exit $rc
 
     QVERIFY(write_file_atomic(state / "squeue.out", "PENDING\n").is_ok());
     QCOMPARE(launcher.poll(*h)->state, JobState::kQueued);
-    QCOMPARE(*read_file(state / "squeue.args"), std::string("-h -j 4242 -o %T\n"));
+    QCOMPARE(*read_file(state / "squeue.args"), std::string("-h -j 4242 -t all -o %T\n"));
     QVERIFY(write_file_atomic(state / "squeue.out", "RUNNING\n").is_ok());
     auto attached = attach(spec.run_dir);  // as a restarted GUI would
     QVERIFY(attached.is_ok());
@@ -186,6 +213,59 @@ exit $rc
     auto bad = launcher.launch(spec);
     QVERIFY(!bad.is_ok());
     QVERIFY2(bad.status().message().find("invalid partition") != std::string::npos, bad.status().message().c_str());
+    QVERIFY2(bad.status().message().find("Slurm refused the job") != std::string::npos, bad.status().message().c_str());
+    // ... and leaves nothing: a folder it created is removed, an existing one loses its files.
+    JobSpec fresh = spec;
+    fresh.run_dir = (fs::path(tmp.path().toStdString()) / "runs" / "never").string();
+    QVERIFY(!launcher.launch(fresh).is_ok());
+    QVERIFY(!fs::exists(fresh.run_dir));
+    QVERIFY(!fs::exists(fs::path(spec.run_dir) / "job.sbatch"));
+    // No sbatch at all: said so, with what to do.
+    LauncherOptions none = o;
+    none.sbatch_program = (bin / "no-such-sbatch").string();
+    auto missing = SlurmLauncher(none).launch(fresh);
+    QVERIFY(!missing.is_ok());
+    QVERIFY2(missing.status().message().find("cannot run") != std::string::npos &&
+                 missing.status().message().find("slurm-client") != std::string::npos,
+             missing.status().message().c_str());
+    QVERIFY(!fs::exists(fresh.run_dir));
+    // A SLURM_CONF that does not exist is named at once (sbatch would retry for a minute).
+    qputenv("SLURM_CONF", QByteArray::fromStdString((fs::path(tmp.path().toStdString()) / "nowhere.conf").string()));
+    auto no_conf = launcher.launch(fresh);
+    QVERIFY(!no_conf.is_ok());
+    QVERIFY2(no_conf.status().message().find("nowhere.conf does not exist") != std::string::npos,
+             no_conf.status().message().c_str());
+    QVERIFY(!fs::exists(fresh.run_dir));
+    qunsetenv("SLURM_CONF");
+  }
+
+  // A failed rank named by the batch script (exit_status.json) is named in the reason with
+  // the last lines of its log.
+  void failedRankReasonHasItsLog() {
+    QTemporaryDir tmp;
+    const fs::path bin = fs::path(tmp.path().toStdString()) / "bin";
+    fs::create_directories(bin);
+    write_exe(bin / "squeue", "#!/bin/sh\n");
+    write_exe(bin / "sacct", "#!/bin/sh\n");
+    LauncherOptions o;
+    o.squeue_program = (bin / "squeue").string();
+    o.sacct_program = (bin / "sacct").string();
+    JobHandle h;
+    h.target = TargetKind::kSlurm;
+    h.target_info.kind = TargetKind::kSlurm;
+    h.remote_job_id = "7";
+    h.world_size = 2;
+    h.local_dir = h.run_dir = tmp.path().toStdString();
+    QVERIFY(write_file_atomic(fs::path(h.local_dir) / kExitStatusFileName,
+                              "{\"exit_code\":137,\"failed_rank\":1,\"cancelled\":false}\n").is_ok());
+    QVERIFY(write_file_atomic(fs::path(h.local_dir) / "rank-1.log", "step 3 loss 4.1\nstep 4 loss 4.0\n\n").is_ok());
+    auto st = SlurmLauncher(o).poll(h);
+    QVERIFY(st.is_ok());
+    QCOMPARE(st->state, JobState::kFailed);
+    QCOMPARE(*st->failed_rank, 1);
+    QVERIFY2(st->reason.find("rank 1 killed by signal 9") != std::string::npos, st->reason.c_str());
+    QVERIFY2(st->reason.find("last lines of rank-1.log: step 3 loss 4.1 | step 4 loss 4.0") != std::string::npos,
+             st->reason.c_str());
   }
 };
 

@@ -67,7 +67,8 @@ std::vector<double> losses(const TrainResult& r) {
   return out;
 }
 
-// Worker mode: RANK/WORLD_SIZE/MASTER_* in the environment, argv = recipe file, run dir, out file.
+// Worker mode: RANK/WORLD_SIZE/MASTER_* in the environment, argv = recipe file, run dir, out
+// file [--resume]. Writes {"losses": [...], "optimizer_bytes": N}.
 int worker_main(int argc, char** argv) {
   if (argc < 4) return 2;
   torch::set_num_threads(1);
@@ -77,13 +78,73 @@ int worker_main(int argc, char** argv) {
   TrainOptions o;
   o.run_dir = argv[2];
   o.dist = *dist;
+  o.resume = argc > 4 && std::string(argv[4]) == "--resume";
   auto r = run_training(*recipe, o);
   if (!r) {
     std::fprintf(stderr, "worker %d: %s\n", dist->rank, r.status().to_string().c_str());
     return 1;
   }
-  std::ofstream(argv[3]) << Json(losses(*r)).dump();
+  std::ofstream(argv[3]) << Json{{"losses", losses(*r)}, {"optimizer_bytes", r->optimizer_state_bytes}}.dump();
   return 0;
+}
+
+struct RankResult {
+  std::vector<double> losses;
+  int64_t optimizer_bytes = 0;
+};
+
+// Runs `recipe` as `world` Gloo ranks (this binary re-executed as the workers) in run_dir.
+std::vector<RankResult> run_ranks(const fs::path& recipe, const fs::path& run_dir, int world, bool resume = false) {
+  static int runs = 0;
+  const int port = 20000 + int((QCoreApplication::applicationPid() * 7 + 131 * ++runs) % 20000);
+  std::vector<std::unique_ptr<QProcess>> workers;
+  for (int rank = 0; rank < world; ++rank) {
+    auto p = std::make_unique<QProcess>();
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.insert("KANANA_TRAIN_TEST_WORKER", "1");
+    env.insert("RANK", QString::number(rank));
+    env.insert("LOCAL_RANK", QString::number(rank));
+    env.insert("WORLD_SIZE", QString::number(world));
+    env.insert("MASTER_ADDR", "127.0.0.1");
+    env.insert("MASTER_PORT", QString::number(port));
+    p->setProcessEnvironment(env);
+    p->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    QStringList args{QString::fromStdString(recipe.string()), QString::fromStdString(run_dir.string()),
+                     QString::fromStdString((run_dir.string() + ".rank" + std::to_string(rank) + ".json"))};
+    if (resume) args << "--resume";
+    p->start(QCoreApplication::applicationFilePath(), args);
+    if (!p->waitForStarted()) return {};
+    workers.push_back(std::move(p));
+  }
+  std::vector<RankResult> out;
+  for (int rank = 0; rank < world; ++rank) {
+    auto& p = workers[size_t(rank)];
+    if (!p->waitForFinished(240000) || p->exitCode() != 0) return {};
+    auto j = read_json_file(run_dir.string() + ".rank" + std::to_string(rank) + ".json");
+    if (!j) return {};
+    RankResult r;
+    for (const auto& v : (*j)["losses"]) r.losses.push_back(v.get<double>());
+    r.optimizer_bytes = (*j)["optimizer_bytes"].get<int64_t>();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// The recorded checksum of model.safetensors in the newest checkpoint of a run.
+std::string final_weights_checksum(const fs::path& run_dir) {
+  auto cks = list_checkpoints(run_dir);
+  if (cks.empty()) return "none";
+  auto sums = read_json_file(cks.front() / "checksums.json");
+  return sums ? (*sums)["files"]["model.safetensors"].get<std::string>() : "unreadable";
+}
+
+void write_recipe(const fs::path& file, Json j) { std::ofstream(file) << j.dump(); }
+
+// The "message" of a log event ("" for other events).
+QString message_of(const jobs::Event& e) {
+  return e.json.contains("message") && e.json["message"].is_string()
+             ? QString::fromStdString(e.json["message"].get<std::string>())
+             : QString();
 }
 
 }  // namespace
@@ -224,54 +285,127 @@ class TestTrainer : public QObject {
   void twoRanksMatchOneRank() {
     const fs::path dir = root_ / "dist";
     fs::create_directories(dir);
-    // 1 rank: 4 rows per step; 2 ranks: 2 rows each (no accumulation either way).
+    // 1 rank: 4 rows per step; 2 ranks: 2 rows each (no accumulation either way). The 2-rank
+    // run reduces gradients during backward (the default, c10d Reducer).
     const fs::path one = dir / "one.json", two = dir / "two.json";
-    std::ofstream(one) << recipe_json(root_ / "packs", 4, 1).dump();
-    std::ofstream(two) << recipe_json(root_ / "packs", 2, 1).dump();
+    write_recipe(one, recipe_json(root_ / "packs", 4, 1));
+    write_recipe(two, recipe_json(root_ / "packs", 2, 1));
     TrainOptions o;
     o.run_dir = dir / "run1";
     auto single = run_training(*read_recipe(one), o);
     QVERIFY2(single.is_ok(), single.status().message().c_str());
+    single_ = losses(*single);
+    single_bytes_ = single->optimizer_state_bytes;
 
-    const int port = 20000 + int(QCoreApplication::applicationPid() % 20000);
-    std::vector<std::unique_ptr<QProcess>> workers;
-    for (int rank = 0; rank < 2; ++rank) {
-      auto p = std::make_unique<QProcess>();
-      auto env = QProcessEnvironment::systemEnvironment();
-      env.insert("KANANA_TRAIN_TEST_WORKER", "1");
-      env.insert("RANK", QString::number(rank));
-      env.insert("LOCAL_RANK", QString::number(rank));
-      env.insert("WORLD_SIZE", "2");
-      env.insert("MASTER_ADDR", "127.0.0.1");
-      env.insert("MASTER_PORT", QString::number(port));
-      p->setProcessEnvironment(env);
-      p->setProcessChannelMode(QProcess::ForwardedErrorChannel);
-      p->start(QCoreApplication::applicationFilePath(),
-               {QString::fromStdString(two.string()), QString::fromStdString((dir / "run2").string()),
-                QString::fromStdString((dir / ("losses" + std::to_string(rank) + ".json")).string())});
-      QVERIFY(p->waitForStarted());
-      workers.push_back(std::move(p));
+    auto ranks = run_ranks(two, dir / "run2", 2);
+    QCOMPARE(ranks.size(), size_t(2));
+    QCOMPARE(ranks[0].losses.size(), single_.size());
+    for (size_t i = 0; i < single_.size(); ++i) {
+      QVERIFY2(std::abs(ranks[0].losses[i] - single_[i]) < 1e-5, std::to_string(i).c_str());
+      QCOMPARE(ranks[0].losses[i], ranks[1].losses[i]);  // ranks agree exactly
     }
-    for (auto& p : workers) {
-      QVERIFY(p->waitForFinished(240000));
-      QCOMPARE(p->exitCode(), 0);
-    }
-    auto l0 = read_json_file(dir / "losses0.json");
-    auto l1 = read_json_file(dir / "losses1.json");
-    QVERIFY(l0.is_ok() && l1.is_ok());
-    const auto want = losses(*single);
-    QCOMPARE(l0->size(), want.size());
-    for (size_t i = 0; i < want.size(); ++i) {
-      QVERIFY2(std::abs((*l0)[i].get<double>() - want[i]) < 1e-5, std::to_string(i).c_str());
-      QCOMPARE((*l0)[i].get<double>(), (*l1)[i].get<double>());  // ranks agree exactly
-    }
-    // Only rank 0 wrote events and checkpoints.
+    // Only rank 0 wrote events and checkpoints; the log says how gradients were reduced.
     QVERIFY(fs::exists(dir / "run2" / "events.jsonl"));
     QVERIFY(!list_checkpoints(dir / "run2").empty());
+    bool said = false;
+    const auto batch1 = jobs::read_events(dir / "run2" / "events.jsonl");
+    if (batch1.is_ok())
+      for (const auto& e : batch1->events) said |= message_of(e).contains("gradients reduced during backward in");
+    QVERIFY(said);
+  }
+
+  // Overlapped (bucketed, during backward, c10d Reducer) and after-backward reduction give the
+  // same gradients bit for bit at 2 ranks (x/2 + y/2 == (x + y)/2): same losses, same final
+  // weights — with gradient accumulation, where only the last micro-batch reduces.
+  void overlappedReductionIsBitIdentical() {
+    const fs::path dir = root_ / "overlap";
+    fs::create_directories(dir);
+    Json with = recipe_json(root_ / "packs", 1, 2);
+    with["distributed"] = {{"bucket_mb", 0.05}};  // several buckets even for the debug model
+    Json without = with;
+    without["distributed"]["overlap_reduce"] = false;
+    write_recipe(dir / "with.json", with);
+    write_recipe(dir / "without.json", without);
+    auto a = run_ranks(dir / "with.json", dir / "run-with", 2);
+    auto b = run_ranks(dir / "without.json", dir / "run-without", 2);
+    QCOMPARE(a.size(), size_t(2));
+    QCOMPARE(b.size(), size_t(2));
+    QCOMPARE(a[0].losses.size(), single_.size());
+    for (size_t i = 0; i < single_.size(); ++i) {
+      QVERIFY2(a[0].losses[i] == b[0].losses[i], std::to_string(i).c_str());  // exact
+      QVERIFY2(std::abs(a[0].losses[i] - single_[i]) < 1e-5, std::to_string(i).c_str());
+    }
+    QCOMPARE(final_weights_checksum(dir / "run-with"), final_weights_checksum(dir / "run-without"));
+    bool buckets = false;
+    const auto batch2 = jobs::read_events(dir / "run-with" / "events.jsonl");
+    if (batch2.is_ok())
+      for (const auto& e : batch2->events) {
+        const QString m = message_of(e);
+        buckets |= m.contains("during backward in") && !m.contains("in 1 buckets");
+      }
+    QVERIFY(buckets);
+  }
+
+  // ZeRO-1: 2 ranks, each with half of the AdamW moments, follow the unsharded trajectory
+  // within fp32 tolerance; their checkpoint (one shard per rank) resumes with 1 rank, both
+  // unsharded and sharded, and continues on the same trajectory.
+  void zeroOneShardsOptimizerState() {
+    const fs::path dir = root_ / "zero";
+    fs::create_directories(dir);
+    Json two = recipe_json(root_ / "packs", 2, 1);
+    two["distributed"] = {{"zero_stage", 1}};
+    write_recipe(dir / "two.json", two);
+    auto ranks = run_ranks(dir / "two.json", dir / "run2", 2);
+    QCOMPARE(ranks.size(), size_t(2));
+    QCOMPARE(ranks[0].losses.size(), single_.size());
+    for (size_t i = 0; i < single_.size(); ++i) {
+      QVERIFY2(std::abs(ranks[0].losses[i] - single_[i]) < 1e-5, std::to_string(i).c_str());
+      QCOMPARE(ranks[0].losses[i], ranks[1].losses[i]);
+    }
+    // Each rank holds half the moments (N even here, or the first rank one element more).
+    QVERIFY(ranks[0].optimizer_bytes > 0);
+    QVERIFY2(std::abs(2 * ranks[0].optimizer_bytes - single_bytes_) <= 8,
+             (std::to_string(ranks[0].optimizer_bytes) + " vs " + std::to_string(single_bytes_)).c_str());
+    QVERIFY(std::abs(2 * ranks[1].optimizer_bytes - single_bytes_) <= 8);
+    auto cks = list_checkpoints(dir / "run2");
+    QVERIFY(!cks.empty());
+    QVERIFY(fs::exists(cks.front() / optimizer_shard_name(0, 2)) && fs::exists(cks.front() / optimizer_shard_name(1, 2)));
+    QVERIFY(!fs::exists(cks.front() / "optimizer.safetensors"));
+    QVERIFY(verify_checkpoint(cks.front()).is_ok());
+
+    // Resume from step 6 with 1 rank (4 rows: the same global batch), unsharded and sharded.
+    for (int zero : {0, 1}) {
+      const fs::path run = dir / ("resume1-zero" + std::to_string(zero));
+      fs::copy(dir / "run2", run, fs::copy_options::recursive);
+      for (const auto& ck : list_checkpoints(run))
+        if (ck.filename().string() > "step-0000006") fs::remove_all(ck);
+      Json one = recipe_json(root_ / "packs", 4, 1);
+      one["distributed"] = {{"zero_stage", zero}};
+      TrainOptions o;
+      o.run_dir = run;
+      o.resume = true;
+      auto r = run_training(parse(one), o);
+      QVERIFY2(r.is_ok(), r.status().message().c_str());
+      QCOMPARE(r->steps.front().step, int64_t(7));
+      QCOMPARE(r->steps.size(), size_t(4));
+      for (size_t i = 0; i < r->steps.size(); ++i)
+        QVERIFY2(std::abs(r->steps[i].loss - single_[6 + i]) < 1e-5, (std::to_string(zero) + "/" + std::to_string(i)).c_str());
+    }
+    // A missing shard is named when resuming.
+    const fs::path broken = dir / "broken";
+    fs::copy(dir / "run2", broken, fs::copy_options::recursive);
+    for (const auto& ck : list_checkpoints(broken)) fs::remove(ck / optimizer_shard_name(1, 2));
+    auto point = find_resume_point(broken);
+    QVERIFY(!point.is_ok());
+    QVERIFY2(QString::fromStdString(point.status().message()).contains("checksum") ||
+                 QString::fromStdString(point.status().message()).contains("missing"),
+             point.status().message().c_str());
   }
 
  private:
   std::vector<double> full_;
+  std::vector<double> single_;   // the 1-rank, 4-row run of twoRanksMatchOneRank
+  int64_t single_bytes_ = 0;
 };
 
 int main(int argc, char** argv) {

@@ -1,7 +1,9 @@
 // `kanana train --recipe FILE`: runs a training recipe headless (the same engine the GUI and
 // the launchers use). Rank-aware through torchrun's variables: start one process per rank
 // with RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT set; rank 0 writes events and checkpoints.
-// SIGINT writes a checkpoint and exits 130; `--resume` continues from the newest valid one.
+// SIGINT writes a checkpoint and exits 130; SIGUSR1 (Slurm's warning before a time limit)
+// writes one and exits 75 (the batch script requeues the job); `--resume` continues from the
+// newest valid one.
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -28,6 +30,7 @@ int run_train(const Args& a, Context& context) {
   options.resume = a.flag("resume");
   options.dist = *dist;
   options.cancel = context.cancel;
+  options.preempt = context.preempt;
   options.print_progress = dist->rank == 0 && !a.flag("quiet");
   auto threads = a.get_int("threads");
   if (!threads) return report_error(threads.status(), true);
@@ -46,6 +49,12 @@ int run_train(const Args& a, Context& context) {
 
   auto result = train::run_training(*recipe, options);
   if (!result) return report_error(result.status());
+  if (result->preempted) {
+    if (dist->rank == 0)
+      std::printf("preempted at step %lld; checkpoint %s\n", static_cast<long long>(result->final_step),
+                  result->last_checkpoint.string().c_str());
+    return kExitPreempted;
+  }
   if (dist->rank == 0) {
     std::printf("%s: %lld steps, %lld tokens, %lld skipped%s; checkpoint %s\n", result->finished ? "finished" : "paused",
                 static_cast<long long>(result->final_step), static_cast<long long>(result->tokens),
