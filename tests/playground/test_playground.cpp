@@ -410,7 +410,7 @@ class TestPlayground : public QObject {
     PlaygroundPage page(&context);
     page.resize(1300, 800);
     page.show();
-    QCOMPARE(page.findChild<QTabWidget*>("playgroundModes")->count(), 3);
+    QCOMPARE(page.findChild<QTabWidget*>("playgroundModes")->count(), 4);  // Chat, RAG, Tools, Serve
     page.setMode("tools");
     QCOMPARE(settings.value("playground/mode").toString(), QString("tools"));
 

@@ -7,6 +7,7 @@
 #include <QtTest>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -107,7 +108,13 @@ class TestServeBatching : public QObject {
     for (int i = 0; i < requests; ++i)
       QVERIFY2(load.texts[size_t(i)] == alone[size_t(i) % alone.size()],
                qPrintable(QString("request %1 differs under load").arg(i)));
-    auto h = test::get(port, "/health").json()["models"][0];
+    // A finished sequence's slot is released right after its last token went out: wait for it.
+    Json h;
+    for (int i = 0; i < 100; ++i) {
+      h = test::get(port, "/health").json()["models"][0];
+      if (h["running"].get<int>() == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     QCOMPARE(h["running"].get<int>(), 0);
     QCOMPARE(h["waiting"].get<int>(), 0);
     // Batching happened: fewer steps than tokens generated.
