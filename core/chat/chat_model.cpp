@@ -89,16 +89,8 @@ Result<std::unique_ptr<ChatModel>> ChatModel::load(const fs::path& dir, const Ch
     KANANA_ASSIGN_OR_RETURN(tok_path, tok::model_tokenizer_path(dir));
   }
   KANANA_ASSIGN_OR_RETURN(impl->tokenizer, tok::load_tokenizer(tok_path));
-  std::string weights = options.weights;
-  if (weights.empty()) {
-    auto stored = infer::stored_weight_format(dir);
-    if (stored.is_ok() && stored->has_value()) weights = infer::weight_format_name(**stored);
-  }
-  if (!weights.empty()) {
-    infer::EngineOptions eo;
-    KANANA_ASSIGN_OR_RETURN(eo.weights, infer::parse_weight_format(weights));
-    eo.threads = options.threads;
-    KANANA_ASSIGN_OR_RETURN(impl->engine, infer::LlamaEngine::load(dir, eo));
+  KANANA_ASSIGN_OR_RETURN(impl->engine, infer::load_engine_if_asked(dir, options.weights, options.threads));
+  if (impl->engine) {
     impl->config = impl->engine->config();
   } else {
     model::LoadOptions lo;

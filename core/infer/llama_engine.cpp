@@ -351,6 +351,19 @@ Result<std::optional<WeightFormat>> stored_weight_format(const fs::path& dir) {
   return std::optional<WeightFormat>(*format);
 }
 
+Result<std::unique_ptr<LlamaEngine>> load_engine_if_asked(const fs::path& dir, std::string_view weights, int threads) {
+  EngineOptions eo;
+  eo.threads = threads;
+  if (!weights.empty()) {
+    KANANA_ASSIGN_OR_RETURN(eo.weights, parse_weight_format(weights));
+  } else {
+    auto stored = stored_weight_format(dir);
+    if (!stored.is_ok() || !stored->has_value()) return std::unique_ptr<LlamaEngine>();
+    eo.weights = **stored;
+  }
+  return LlamaEngine::load(dir, eo);
+}
+
 Status LlamaEngine::save(const fs::path& out, bool overwrite) const {
   KANANA_RETURN_IF_ERROR(check_output_target(out, overwrite, "--out"));
   KANANA_RETURN_IF_ERROR(check_not_input(out, {dir_}, "--out"));

@@ -32,6 +32,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -67,6 +68,14 @@ struct EngineLoadStats {
 // loads in about the time its 1.2 GB take to read instead of being quantized from bf16 again.
 // The format such a folder stores; nullopt for an ordinary (f32/bf16/f16) checkpoint.
 Result<std::optional<WeightFormat>> stored_weight_format(const std::filesystem::path& dir);
+
+class LlamaEngine;
+// How callers with a LibTorch path pick the engine (chat, the Playground, annotation
+// candidates): `weights` names a format (f32|bf16|int8|q4) -> the engine in it; "" -> the
+// engine only when `dir` is a `model quantize` folder (its stored format), else nullptr, and
+// the caller runs LibTorch. `threads` <= 0: all cores.
+Result<std::unique_ptr<LlamaEngine>> load_engine_if_asked(const std::filesystem::path& dir, std::string_view weights,
+                                                          int threads);
 
 class LlamaEngine {
  public:

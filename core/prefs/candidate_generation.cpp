@@ -69,16 +69,8 @@ Result<LoadedSource> load_source(const fs::path& dir, const CandidateSampling& o
   LoadedSource s;
   s.dir = dir;
   KANANA_ASSIGN_OR_RETURN(s.tokenizer, tok::load_tokenizer(dir));
-  std::string weights = o.weights;
-  if (weights.empty()) {
-    auto stored = infer::stored_weight_format(dir);
-    if (stored.is_ok() && stored->has_value()) weights = infer::weight_format_name(**stored);
-  }
-  if (!weights.empty()) {
-    infer::EngineOptions eo;
-    KANANA_ASSIGN_OR_RETURN(eo.weights, infer::parse_weight_format(weights));
-    eo.threads = o.threads;
-    KANANA_ASSIGN_OR_RETURN(s.engine, infer::LlamaEngine::load(dir, eo));
+  KANANA_ASSIGN_OR_RETURN(s.engine, infer::load_engine_if_asked(dir, o.weights, o.threads));
+  if (s.engine) {
     s.config = s.engine->config();
     s.context = s.engine->context();
   } else {

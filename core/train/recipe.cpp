@@ -251,8 +251,13 @@ Result<Recipe> parse_recipe(const Json& json, const std::string& origin, const s
   KANANA_RETURN_IF_ERROR(parse_common(json, origin, base_dir, type->uses_stages, r));
   if (type->parse) KANANA_RETURN_IF_ERROR(type->parse(json, origin, base_dir, r));
   r.json = json;
-  const std::string canonical = resolved_recipe_json(r).dump();
-  r.hash = hex64(fnv1a64(canonical));
+  // The hash says what is trained (`--resume` refuses another recipe): how the work is split
+  // over ranks and micro-batches (gradient buckets, overlap, ZeRO stage, micro_batch_size,
+  // grad_accum) and runtime limits are left out, so a run may resume on another number of
+  // ranks with the same global batch. (A resume that changes the global batch is not refused.)
+  Json hashed = resolved_recipe_json(r);
+  for (const char* key : {"distributed", "runtime", "micro_batch_size", "grad_accum"}) hashed.erase(key);
+  r.hash = hex64(fnv1a64(hashed.dump()));
   return r;
 }
 

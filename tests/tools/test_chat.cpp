@@ -156,7 +156,7 @@ class TestChat : public QObject {
     QCOMPARE(run_chat(base_ + QStringList{"--temperature", "warm"}, "").code, 2);
     auto r = run_chat({"--model", QString::fromStdString((fs::path(tmp_.path().toStdString()) / "nope").string())}, "hi\n");
     QCOMPARE(r.code, 1);
-    QVERIFY(r.err.contains("not a model folder"));
+    QVERIFY2(r.err.contains("the model folder is missing"), qPrintable(r.err));
   }
 
   void chatModelRendersStreamsAndFits() {
