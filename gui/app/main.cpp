@@ -25,6 +25,19 @@ void setApplicationInfo() {
 
 // An exception thrown by a slot or event handler would otherwise unwind through Qt's event
 // loop (undefined) and abort. It is reported and ends the application with status 1.
+// The one message for an exception nobody handled (the event loop's and start-up's).
+void report_exception(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "kanana-workbench: error: out of memory\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kanana-workbench: error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "kanana-workbench: error: unknown exception\n");
+  }
+}
+
 template <typename Base>
 class GuardedApplication final : public Base {
  public:
@@ -32,12 +45,8 @@ class GuardedApplication final : public Base {
   bool notify(QObject* receiver, QEvent* event) override {
     try {
       return Base::notify(receiver, event);
-    } catch (const std::bad_alloc&) {
-      std::fprintf(stderr, "kanana-workbench: error: out of memory\n");
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "kanana-workbench: error: %s\n", e.what());
     } catch (...) {
-      std::fprintf(stderr, "kanana-workbench: error: unknown exception\n");
+      report_exception(std::current_exception());
     }
     QCoreApplication::exit(1);
     return false;
@@ -52,12 +61,8 @@ int main(int argc, char** argv) {
   // Anything escaping start-up or the event loop: a message and exit 1, not an abort.
   try {
     return run(argc, argv);
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "kanana-workbench: error: out of memory\n");
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "kanana-workbench: error: %s\n", e.what());
   } catch (...) {
-    std::fprintf(stderr, "kanana-workbench: error: unknown exception\n");
+    report_exception(std::current_exception());
   }
   return 1;
 }
