@@ -8,5 +8,5 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-${KANANA_BUILD_DIR:-$root/build}}
 exe=$build/tests/tests_jobs
 [ -x "$exe" ] || { echo "slurm-long-tests: $exe is not built (ninja -C $build tests_jobs kanana)" >&2; exit 1; }
-KANANA_SLURM_LONG=1 KANANA_SOURCE_DIR=$root KANANA_BUILD_DIR=$build QT_QPA_PLATFORM=offscreen \
+QTEST_FUNCTION_TIMEOUT=${QTEST_FUNCTION_TIMEOUT:-1200000} KANANA_SLURM_LONG=1 KANANA_SOURCE_DIR=$root KANANA_BUILD_DIR=$build QT_QPA_PLATFORM=offscreen \
   exec "$exe" TestSlurmLive preemptionRequeuesAndResumes

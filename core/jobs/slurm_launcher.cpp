@@ -77,7 +77,7 @@ std::string sbatch_script(const JobSpec& spec, const std::string& run_dir) {
   s += "export MASTER_ADDR=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n1)\n";
   s += "export MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))\n";
   s += "export KANANA_RUN_DIR=" + q_run + "\n";
-  s += "rm -f exit_status.json\n";
+  s += "rm -f exit_status.json rank-*.failed\n";
   if (!spec.workdir.empty()) s += "cd " + shell_quote(spec.workdir) + " || exit 1\n";
   if (requeue) {
     // The warning: every rank checkpoints (kanana exits 75), then the job requeues itself; the
@@ -93,7 +93,14 @@ std::string sbatch_script(const JobSpec& spec, const std::string& run_dir) {
   // srun runs in the background so that a signal to this shell is handled at once.
   s += "srun --kill-on-bad-exit=1 " + std::string(requeue ? "--open-mode=append " : "") + "--output=" + q_run +
        "/rank-%t.log \\\n";
-  s += "  sh -c 'export RANK=$SLURM_PROCID LOCAL_RANK=$SLURM_LOCALID WORLD_SIZE=$SLURM_NTASKS; exec \"$@\"' kanana-rank \\\n";
+  // Each task's shell stays to record how its rank ended: a rank that fails writes
+  // rank-N.failed ("<code> <ns> <rank>"), and the earliest one is the rank that ended the job. srun's
+  // own line can't tell: when the other ranks die while it collects the first exit it prints
+  // "tasks 0-1: Killed". Slurm signals every process of the step (proctrack), so the shell only
+  // has to outlive the signal (a trap, which exec resets) and wait for its rank.
+  s += "  sh -c 'export RANK=$SLURM_PROCID LOCAL_RANK=$SLURM_LOCALID WORLD_SIZE=$SLURM_NTASKS; "
+       "trap : TERM INT HUP USR1 USR2; \"$@\"; c=$?; "
+       "[ $c -ne 0 ] && echo \"$c $(date +%s%N) $RANK\" > \"$KANANA_RUN_DIR/rank-$RANK.failed\"; exit $c' kanana-rank \\\n";
   s += "  " + shell_join(spec.resolved_command(run_dir)) + (requeue ? " ${resume:+\"$resume\"}" : "") + " &\n";
   s += "step=$!\n";
   s += "wait \"$step\"\n";
@@ -101,12 +108,18 @@ std::string sbatch_script(const JobSpec& spec, const std::string& run_dir) {
   // A trap interrupts `wait` (status > 128): wait again until the step has really ended.
   s += "while kill -0 \"$step\" 2>/dev/null; do wait \"$step\"; rc=$?; done\n";
   if (requeue) s += "if [ \"$preempted\" = 1 ] && [ \"$rc\" -ne 0 ]; then scontrol requeue \"$SLURM_JOB_ID\"; exit 0; fi\n";
-  // srun names the task that ended the step first: "srun: error: NODE: task 1: Killed".
+  // The rank that failed first, and its own exit code; srun's first "task N:" line when no
+  // rank could record its end (a node lost, a rank's shell killed).
   s += "failed_rank=-1\n";
   s += "if [ \"$rc\" -ne 0 ]; then\n";
-  s += "  t=$(tail -n +\"$log_start\" " + q_run + "/slurm-\"$SLURM_JOB_ID\".out 2>/dev/null | "
+  s += "  first=$(cd " + q_run + " && for f in rank-*.failed; do [ -f \"$f\" ] && "
+       "read c ns r < \"$f\" && echo \"$ns $r\"; done | sort -n | head -n1)\n";
+  s += "  t=${first##* }\n";
+  s += "  if [ -n \"$t\" ]; then failed_rank=$t; read rc ns r < " + q_run + "/rank-\"$t\".failed; else\n";
+  s += "    t=$(tail -n +\"$log_start\" " + q_run + "/slurm-\"$SLURM_JOB_ID\".out 2>/dev/null | "
        "sed -n 's/^srun: error: .*: tasks\\{0,1\\} \\([0-9][0-9]*\\)[-,:].*/\\1/p' | head -n1)\n";
-  s += "  [ -n \"$t\" ] && failed_rank=$t\n";
+  s += "    [ -n \"$t\" ] && failed_rank=$t\n";
+  s += "  fi\n";
   s += "fi\n";
   s += "printf '{\"exit_code\":%s,\"failed_rank\":%s,\"cancelled\":false,\"finished_at\":%s}\\n' \"$rc\" \"$failed_rank\" "
        "\"$(date +%s)\" > " + q_run + "/exit_status.json.tmp && mv -f " + q_run + "/exit_status.json.tmp " + q_run +

@@ -5,9 +5,10 @@
 // WORLD_SIZE=$SLURM_NTASKS), MASTER_ADDR is the first node of the allocation and MASTER_PORT is
 // derived from the job id, so every node computes the same values. With target.host set, the
 // Slurm commands run on that login node over ssh (ssh_launcher.h) and events are mirrored.
-// srun runs in the background of the batch script so signals reach its traps at once; when
-// srun reports a failed task ("task 1: Killed"), exit_status.json names that rank and poll()
-// adds the last lines of its log to the reason. resources.requeue_warning_s adds
+// srun runs in the background of the batch script so signals reach its traps at once; each
+// task's shell records a failed rank's exit (rank-N.failed), exit_status.json names the rank
+// that failed first (srun's "task 1: Killed" line when none could record it) and poll() adds
+// the last lines of its log to the reason. resources.requeue_warning_s adds
 // --signal=B:USR1@N --requeue: the warning is forwarded to the ranks (they checkpoint and exit
 // 75), the script requeues the job, and the requeued job runs the command with --resume.
 // Measured behaviour of Slurm 22.05 behind these choices: docs/slurm-test-cluster.md.

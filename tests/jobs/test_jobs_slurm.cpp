@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "base/files.h"
+#include "base/json.h"
 #include "jobs/slurm_launcher.h"
 
 using namespace kanana;
@@ -62,10 +63,10 @@ export OMP_NUM_THREADS=8
 export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n1)
 export MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))
 export KANANA_RUN_DIR=/shared/runs/stage1
-rm -f exit_status.json
+rm -f exit_status.json rank-*.failed
 log_start=$(( $(wc -l < /shared/runs/stage1/slurm-"$SLURM_JOB_ID".out 2>/dev/null || echo 0) + 1 ))
 srun --kill-on-bad-exit=1 --output=/shared/runs/stage1/rank-%t.log \
-  sh -c 'export RANK=$SLURM_PROCID LOCAL_RANK=$SLURM_LOCALID WORLD_SIZE=$SLURM_NTASKS; exec "$@"' kanana-rank \
+  sh -c 'export RANK=$SLURM_PROCID LOCAL_RANK=$SLURM_LOCALID WORLD_SIZE=$SLURM_NTASKS; trap : TERM INT HUP USR1 USR2; "$@"; c=$?; [ $c -ne 0 ] && echo "$c $(date +%s%N) $RANK" > "$KANANA_RUN_DIR/rank-$RANK.failed"; exit $c' kanana-rank \
   /opt/kanana/bin/kanana train --recipe /shared/recipes/tiny.json --run-dir /shared/runs/stage1 &
 step=$!
 wait "$step"
@@ -73,8 +74,12 @@ rc=$?
 while kill -0 "$step" 2>/dev/null; do wait "$step"; rc=$?; done
 failed_rank=-1
 if [ "$rc" -ne 0 ]; then
-  t=$(tail -n +"$log_start" /shared/runs/stage1/slurm-"$SLURM_JOB_ID".out 2>/dev/null | sed -n 's/^srun: error: .*: tasks\{0,1\} \([0-9][0-9]*\)[-,:].*/\1/p' | head -n1)
-  [ -n "$t" ] && failed_rank=$t
+  first=$(cd /shared/runs/stage1 && for f in rank-*.failed; do [ -f "$f" ] && read c ns r < "$f" && echo "$ns $r"; done | sort -n | head -n1)
+  t=${first##* }
+  if [ -n "$t" ]; then failed_rank=$t; read rc ns r < /shared/runs/stage1/rank-"$t".failed; else
+    t=$(tail -n +"$log_start" /shared/runs/stage1/slurm-"$SLURM_JOB_ID".out 2>/dev/null | sed -n 's/^srun: error: .*: tasks\{0,1\} \([0-9][0-9]*\)[-,:].*/\1/p' | head -n1)
+    [ -n "$t" ] && failed_rank=$t
+  fi
 fi
 printf '{"exit_code":%s,"failed_rank":%s,"cancelled":false,"finished_at":%s}\n' "$rc" "$failed_rank" "$(date +%s)" > /shared/runs/stage1/exit_status.json.tmp && mv -f /shared/runs/stage1/exit_status.json.tmp /shared/runs/stage1/exit_status.json
 exit $rc
@@ -237,6 +242,50 @@ exit $rc
              no_conf.status().message().c_str());
     QVERIFY(!fs::exists(fresh.run_dir));
     qunsetenv("SLURM_CONF");
+  }
+
+  // The batch script itself, run by bash with a stand-in srun that starts the tasks' shells
+  // the way slurmstepd does: when the first failure takes the other ranks with it, srun prints
+  // one line for both ("tasks 0-1: Killed"); exit_status.json still names the rank that failed
+  // first, with its own exit code. Without any rank's record, srun's first line decides.
+  void batchScriptNamesTheRankThatFailedFirst() {
+    QTemporaryDir tmp;
+    const fs::path root = tmp.path().toStdString(), bin = root / "bin", run = root / "run dir";
+    fs::create_directories(bin);
+    fs::create_directories(run);
+    write_exe(bin / "scontrol", "#!/bin/sh\necho vm\n");
+    // srun [--options] sh -c BODY NAME CMD...: every task runs BODY with its SLURM_PROCID.
+    write_exe(bin / "srun", "#!/bin/bash\nwhile [ \"${1#--}\" != \"$1\" ]; do shift; done\n"
+                            "for k in 0 1; do SLURM_PROCID=$k SLURM_LOCALID=$k SLURM_NTASKS=2 \"$@\" & done\nwait\n"
+                            "echo \"srun: error: vm: $SRUN_LINE\" >> \"$KANANA_RUN_DIR/slurm-$SLURM_JOB_ID.out\"\nexit 137\n");
+    // Rank 1 dies at once; rank 0 notices the closed connection later and exits 1.
+    write_exe(bin / "rank", "#!/bin/sh\nif [ \"$RANK\" = 1 ]; then kill -9 $$; fi\nsleep 0.3\n"
+                            "echo 'Connection closed by peer' >&2\nexit 1\n");
+    JobSpec spec;
+    spec.name = "dead";
+    spec.command = {(bin / "rank").string()};
+    spec.run_dir = run.string();
+    spec.target.kind = TargetKind::kSlurm;
+    QVERIFY(write_file_atomic(run / "job.sbatch", sbatch_script(spec, run.string())).is_ok());
+    auto run_script = [&](const std::string& srun_line) {
+      fs::remove(run / kExitStatusFileName);
+      const std::string cmd = "cd '" + run.string() + "' && PATH='" + bin.string() + "':\"$PATH\" SLURM_JOB_ID=7 "
+                              "SLURM_JOB_NODELIST=vm SRUN_LINE='" + srun_line + "' bash job.sbatch > /dev/null 2>&1";
+      std::system(cmd.c_str());
+      auto text = read_file(run / kExitStatusFileName);
+      return text.is_ok() ? Json::parse(*text) : Json();
+    };
+    Json j = run_script("tasks 0-1: Killed");
+    QCOMPARE(j.value("failed_rank", -2), 1);
+    QCOMPARE(j.value("exit_code", -2), 137);
+    QVERIFY(fs::exists(run / "rank-0.failed") && fs::exists(run / "rank-1.failed"));
+    // Nobody recorded a failure (a lost node; the first run's records are cleared): srun's
+    // line names the rank.
+    write_exe(bin / "rank", "#!/bin/sh\nexit 0\n");
+    j = run_script("task 1: Killed");
+    QVERIFY(!fs::exists(run / "rank-0.failed") && !fs::exists(run / "rank-1.failed"));
+    QCOMPARE(j.value("failed_rank", -2), 1);
+    QCOMPARE(j.value("exit_code", -2), 137);
   }
 
   // A failed rank named by the batch script (exit_status.json) is named in the reason with
