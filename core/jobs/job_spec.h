@@ -65,9 +65,13 @@ struct Target {
   std::vector<std::string> ssh_options;  // extra ssh arguments ("-o", "ConnectTimeout=10")
 };
 
+// The kind of a `kanana serve` job: it runs until stopped, has nothing to resume (a restart
+// runs the same command) and writes no events.
+inline constexpr const char* kServeJobKind = "serve";
+
 struct JobSpec {
   std::string name;
-  std::string kind = "pretrain";      // pretrain | sft | dpo | distill | eval | data | ...
+  std::string kind = "pretrain";      // pretrain | sft | dpo | distill | eval | data | serve | ...
   std::vector<std::string> command;   // argv of every rank
   std::string recipe_path;
   Json recipe = Json::object();       // resolved recipe, recorded with the run

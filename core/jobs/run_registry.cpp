@@ -345,7 +345,7 @@ Result<int64_t> RunRegistry::resume(int64_t run_id) {
   // Same folder as before, as the job saw it (a relative run_dir was resolved at launch).
   spec.run_dir = old.run_dir;
   if (old.target != TargetKind::kLocal) spec.local_dir = old.local_dir;
-  if (std::find(spec.command.begin(), spec.command.end(), "--resume") == spec.command.end()) {
+  if (spec.kind != kServeJobKind && std::find(spec.command.begin(), spec.command.end(), "--resume") == spec.command.end()) {
     spec.command.push_back("--resume");
   }
   auto launcher = make_launcher(spec.target.kind, options_);

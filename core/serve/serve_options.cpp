@@ -1,5 +1,7 @@
 #include "serve/serve_options.h"
 
+#include "base/json.h"
+
 namespace kanana::serve {
 
 const OptionTable<ServeOptions>& serve_fields() {
@@ -27,6 +29,18 @@ const OptionTable<ServeOptions>& serve_fields() {
       {.key = "max_request_bytes", .member = &ServeOptions::max_request_bytes,
        .help = "largest request body; larger ones get 413", .min = 1024}};
   return t;
+}
+
+Status read_serve_config(const std::filesystem::path& file, ServeOptions& out) {
+  KANANA_ASSIGN_OR_RETURN(Json json, read_json_file(file));
+  const std::filesystem::path base = std::filesystem::absolute(file).parent_path();
+  KANANA_RETURN_IF_ERROR(read_options(JsonReader(json, file.string()), serve_fields(), out, base));
+  for (std::string& spec : out.models) {
+    const bool named = spec.find('=') != std::string::npos && spec.find('=') > 0;
+    auto [name, dir] = split_model_spec(spec);
+    if (dir.is_relative()) spec = named ? name + "=" + (base / dir).string() : (base / dir).string();
+  }
+  return Status::ok();
 }
 
 std::pair<std::string, std::filesystem::path> split_model_spec(const std::string& spec) {

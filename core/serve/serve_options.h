@@ -27,6 +27,11 @@ struct ServeOptions {
 
 const OptionTable<ServeOptions>& serve_fields();
 
+// A configuration file (`kanana serve --config FILE`, the serve.json of a serve job): a JSON
+// object with the keys of serve_fields(), every error naming the file and the field; relative
+// model folders resolve against the file's folder.
+Status read_serve_config(const std::filesystem::path& file, ServeOptions& out);
+
 // "NAME=DIR" -> {NAME, DIR}; "DIR" -> {folder name of DIR, DIR}.
 std::pair<std::string, std::filesystem::path> split_model_spec(const std::string& spec);
 

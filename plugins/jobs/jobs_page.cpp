@@ -4,6 +4,7 @@
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QDir>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QFontDatabase>
 #include <QFrame>
@@ -15,6 +16,7 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QScrollBar>
 #include <QSettings>
 #include <QSplitter>
@@ -27,6 +29,8 @@
 #include "file_follower.h"
 #include "jobs/job_status.h"
 #include "sdk/job_service.h"
+#include "sdk/options_form.h"
+#include "serve/serve_options.h"
 #include "recipe_editor.h"
 #include "run_charts.h"
 #include "sdk/workbench_context.h"
@@ -224,8 +228,12 @@ QWidget* JobsPage::buildMonitor() {
 
 QWidget* JobsPage::buildLauncher() {
   auto* split = new QSplitter(Qt::Horizontal, this);
-  editor_ = new RecipeEditor(split);
-  split->addWidget(editor_);
+  what_ = new QTabWidget(split);
+  what_->setObjectName(QStringLiteral("launchKind"));
+  editor_ = new RecipeEditor(what_);
+  what_->addTab(editor_, tr("Train a recipe"));
+  what_->addTab(buildServeForm(what_), tr("Serve a model"));
+  split->addWidget(what_);
   auto* side = new QWidget(split);
   auto* layout = new QVBoxLayout(side);
   layout->setContentsMargins(6, 0, 0, 0);
@@ -254,6 +262,8 @@ QWidget* JobsPage::buildLauncher() {
   split->setStretchFactor(1, 2);
 
   connect(editor_, &RecipeEditor::validated, this, [this] { updateButtons(); });
+  connect(serveForm_, &gui::OptionsForm::documentEdited, this, [this] { updateButtons(); });
+  connect(what_, &QTabWidget::currentChanged, this, [this] { updateButtons(); });
   connect(picker_, &TargetPicker::changed, this, [this] { updateButtons(); });
   connect(launch_, &QPushButton::clicked, this, [this] {
     QString error;
@@ -282,6 +292,43 @@ QWidget* JobsPage::buildLauncher() {
   });
   return split;
 }
+
+QWidget* JobsPage::buildServeForm(QWidget* parent) {
+  auto* w = new QWidget(parent);
+  auto* l = new QVBoxLayout(w);
+  auto* note = new QLabel(tr("Runs <tt>kanana serve</tt> (the OpenAI-compatible server) as a job on the target picked "
+                             "on the right, until you stop it. Model folders are paths on the target. The server's URL "
+                             "is the first line of its output; it binds to loopback unless <i>host</i> says otherwise "
+                             "(0.0.0.0 to reach a cluster node from elsewhere, or forward the port with ssh -L)."),
+                          w);
+  note->setWordWrap(true);
+  l->addWidget(note);
+  auto* row = new QHBoxLayout;
+  auto* add = new QPushButton(tr("Add model folder…"), w);
+  add->setObjectName(QStringLiteral("serveAddModel"));
+  row->addWidget(add);
+  row->addStretch(1);
+  l->addLayout(row);
+  serveForm_ = new gui::OptionsForm(w);
+  serveForm_->setObjectName(QStringLiteral("serveForm"));
+  serveForm_->setSections({gui::optionSection(tr("kanana serve"), {}, serve::serve_fields())});
+  l->addWidget(serveForm_, 1);
+  connect(add, &QPushButton::clicked, this, [this] {
+    const QString start = workspacePath_.isEmpty() ? QDir::homePath() : workspacePath_;
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Model folder (config.json + weights + tokenizer)"), start);
+    if (dir.isEmpty()) return;
+    gui::OrderedJson doc = serveForm_->document();
+    if (!doc.contains("model") || !doc["model"].is_array()) doc["model"] = gui::OrderedJson::array();
+    doc["model"].push_back(dir.toStdString());
+    serveForm_->setDocument(doc);
+    updateButtons();
+  });
+  return w;
+}
+
+bool JobsPage::servingSelected() const { return what_ && what_->currentIndex() == 1; }
+
+Json JobsPage::serveSettings() const { return Json::parse(serveForm_->document().dump()); }
 
 // ---- workspace and snapshots
 
@@ -519,6 +566,13 @@ void JobsPage::updateDetail() {
   html += QStringLiteral("<br><small>%1%2</small>")
               .arg(r->target.toHtmlEscaped(), r->host.isEmpty() ? QString() : QStringLiteral(" @ ") + r->host.toHtmlEscaped());
   html += QStringLiteral("<br><small>%1</small>").arg(r->runDir.toHtmlEscaped());
+  if (r->kind == QLatin1String(jobs::kServeJobKind) && isActiveState(r->state)) {
+    // `kanana serve` says "serving on URL" in its output (rank-0.log, followed below).
+    static const QRegularExpression serving(QStringLiteral("serving on (\\S+)"));
+    const auto m = serving.match(outputLog_->toPlainText());
+    html += QStringLiteral("<br>%1").arg(m.hasMatch() ? tr("Serving at <b>%1</b>").arg(m.captured(1).toHtmlEscaped())
+                                                      : tr("Server starting (loading the model)…"));
+  }
   if (!r->reason.isEmpty() && !isActiveState(r->state) && r->state != QStringLiteral("finished"))
     html += QStringLiteral("<br><span style=\"color:#c03030\">%1</span>").arg(r->reason.toHtmlEscaped());
   if (!r->pollError.isEmpty())
@@ -535,7 +589,8 @@ void JobsPage::updateButtons() {
   resume_->setEnabled(r && r->hasHandle && (r->state == QStringLiteral("failed") || r->state == QStringLiteral("cancelled")));
   const LaunchTarget t = picker_->target();
   preview_->setVisible(t.kind == jobs::TargetKind::kSlurm);
-  launch_->setEnabled(!launching_ && !workspacePath_.isEmpty() && editor_->lastCheck().ok);
+  const bool ready = servingSelected() ? checkServeSettings(serveSettings()).is_ok() : editor_->lastCheck().ok;
+  launch_->setEnabled(!launching_ && !workspacePath_.isEmpty() && ready);
   launch_->setText(t.kind == jobs::TargetKind::kSlurm ? tr("Submit…") : tr("Launch"));
 }
 
@@ -559,6 +614,16 @@ QList<qint64> JobsPage::savedSelection() const {
 
 Result<LaunchPlan> JobsPage::currentPlan() const {
   if (workspacePath_.isEmpty()) return failed_precondition("open a workspace first: runs are recorded there");
+  if (servingSelected()) {
+    LaunchRequest req;
+    req.serve = serveSettings();
+    req.runName = QString::fromStdString(defaultServeName(*req.serve));
+    req.runFolder = makeRunFolder(req.runName);
+    req.workspaceRunsDir = workspacePath_ + QStringLiteral("/runs");
+    req.kananaBinary = jobs_->kananaBinary();
+    req.target = picker_->target();
+    return planLaunch(req);
+  }
   const RecipeCheck& check = editor_->lastCheck();
   if (!check.ok) return invalid_argument("the recipe is not valid: " + check.message.toStdString());
   LaunchRequest req;
@@ -574,7 +639,8 @@ Result<LaunchPlan> JobsPage::currentPlan() const {
 }
 
 bool JobsPage::launchCurrent(QString* error, bool confirmSbatch) {
-  const RecipeCheck check = editor_->validateNow();
+  const bool serving = servingSelected();
+  const RecipeCheck check = serving ? RecipeCheck{.ok = true} : editor_->validateNow();
   if (!check.ok) {
     if (error) *error = tr("Fix the recipe first: %1").arg(check.message);
     return false;
@@ -587,8 +653,18 @@ bool JobsPage::launchCurrent(QString* error, bool confirmSbatch) {
   // Files missing here only matter for a job that runs here.
   const bool here = plan->spec.target.kind == jobs::TargetKind::kLocal ||
                     (plan->spec.target.kind == jobs::TargetKind::kSlurm && plan->spec.target.host.empty());
-  if (here && !check.warnings.isEmpty()) {
-    if (error) *error = tr("The recipe names files that do not exist on this machine: %1").arg(check.warnings.join(QStringLiteral("; ")));
+  QStringList missing = check.warnings;
+  if (serving) {
+    serve::ServeOptions o;
+    if (read_options(JsonReader(plan->recipeForTarget, "serve settings"), serve::serve_fields(), o).is_ok())
+      for (const auto& m : o.models)
+        if (!QFileInfo(QString::fromStdString(serve::split_model_spec(m).second.string())).isDir())
+          missing << QString::fromStdString(m);
+  }
+  if (here && !missing.isEmpty()) {
+    if (error)
+      *error = tr("The %1 names files that do not exist on this machine: %2")
+                   .arg(serving ? tr("server") : tr("recipe"), missing.join(QStringLiteral("; ")));
     return false;
   }
   if (plan->spec.target.kind == jobs::TargetKind::kSlurm && confirmSbatch) {
@@ -619,7 +695,7 @@ bool JobsPage::launchCurrent(QString* error, bool confirmSbatch) {
   launch.spec = plan->spec;
   launch.localDir = plan->localDir;
   launch.remoteDir = plan->runDir;  // sent there for jobs on another host
-  launch.files = {{QStringLiteral("recipe.json"), QByteArray::fromStdString(plan->recipeForTarget.dump(2) + "\n")}};
+  launch.files = {{plan->fileName, QByteArray::fromStdString(plan->recipeForTarget.dump(2) + "\n")}};
   tickets_.insert(jobs_->launch(launch));
   return true;
 }

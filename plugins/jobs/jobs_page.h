@@ -1,6 +1,6 @@
 // The Jobs page: write or pick a recipe (validated as you type), pick where it runs (this
 // machine, an SSH host, a Slurm cluster; the sbatch script is shown before submission),
-// launch it, and watch the workspace's runs: the queue with live states, charts of every
+// launch it (or serve a model over the OpenAI API as a job on the same targets), and watch the workspace's runs: the queue with live states, charts of every
 // logged step for one run or several overlaid, the run's event log and stdout/stderr, stop
 // and resume. Runs are detached jobs: on start the page re-attaches to those still going
 // (those whose processes died without a final state show as failed), and tells the desktop
@@ -31,6 +31,7 @@ class QTabWidget;
 class QFrame;
 
 namespace kanana::gui {
+class OptionsForm;
 class WorkbenchContext;
 }
 
@@ -49,6 +50,11 @@ class JobsPage : public QWidget {
   ~JobsPage() override;
 
   RecipeEditor* recipeEditor() const { return editor_; }
+  // What Launch starts: a training recipe (the editor) or a model server (the serve form:
+  // `kanana serve` settings, run as a job on the picked target like a recipe).
+  QTabWidget* launchKindTabs() const { return what_; }
+  gui::OptionsForm* serveForm() const { return serveForm_; }
+  bool servingSelected() const;
   TargetPicker* targetPicker() const { return picker_; }
   RunCharts* charts() const { return charts_; }
   RunsModel* runsModel() const { return model_; }
@@ -95,6 +101,8 @@ class JobsPage : public QWidget {
   QWidget* buildQueue();
   QWidget* buildMonitor();
   QWidget* buildLauncher();
+  QWidget* buildServeForm(QWidget* parent);
+  Json serveSettings() const;
   void openWorkspace(const QString& path);
   void applyRuns(const QString& workspace, const QList<RunRow>& rows);
   void syncShownRuns();
@@ -121,7 +129,9 @@ class JobsPage : public QWidget {
   QPlainTextEdit* outputLog_ = nullptr;
   QTabWidget* tabs_ = nullptr;
   QTabWidget* logTabs_ = nullptr;
+  QTabWidget* what_ = nullptr;
   RecipeEditor* editor_ = nullptr;
+  gui::OptionsForm* serveForm_ = nullptr;
   TargetPicker* picker_ = nullptr;
   QPushButton* launch_ = nullptr;
   QPushButton* preview_ = nullptr;

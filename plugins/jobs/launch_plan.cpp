@@ -9,6 +9,7 @@
 #include "jobs/slurm_launcher.h"
 #include "jobs/ssh_launcher.h"
 #include "recipe_files.h"
+#include "serve/serve_options.h"
 
 namespace kanana::jobsplugin {
 
@@ -38,7 +39,32 @@ Status targetError(const char* field, const std::string& what) {
   return invalid_argument(std::string("launch target: field '") + field + "' " + what);
 }
 
+std::vector<std::string> serveModels(const Json& settings) {
+  std::vector<std::string> out;
+  if (!settings.is_object() || !settings.contains("model")) return out;
+  const Json& m = settings["model"];
+  if (m.is_string()) out.push_back(m.get<std::string>());
+  if (m.is_array())
+    for (const auto& e : m)
+      if (e.is_string()) out.push_back(e.get<std::string>());
+  return out;
+}
+
 }  // namespace
+
+std::string defaultServeName(const Json& settings) {
+  const auto models = serveModels(settings);
+  return models.empty() ? "serve" : "serve-" + serve::split_model_spec(models.front()).first;
+}
+
+Status checkServeSettings(const Json& settings) {
+  if (!settings.is_object()) return invalid_argument("serve settings: not a JSON object");
+  serve::ServeOptions o;
+  KANANA_RETURN_IF_ERROR(read_options(JsonReader(settings, "serve settings"), serve::serve_fields(), o));
+  for (const auto& m : o.models)
+    if (serve::split_model_spec(m).second.empty()) return invalid_argument("serve settings: field 'model' has an empty folder");
+  return Status::ok();
+}
 
 Json prefixRecipePaths(const Json& recipe, const std::string& prefix) {
   Json out = recipe;
@@ -48,7 +74,14 @@ Json prefixRecipePaths(const Json& recipe, const std::string& prefix) {
 
 Result<LaunchPlan> planLaunch(const LaunchRequest& req) {
   const LaunchTarget& t = req.target;
-  if (!req.recipe.is_object()) return invalid_argument("the recipe is not a JSON object");
+  const bool serving = req.serve.has_value();
+  if (serving) {
+    KANANA_RETURN_IF_ERROR(checkServeSettings(*req.serve));
+    if (t.ranks != 1 || (t.kind == jobs::TargetKind::kSlurm && t.nodes != 1))
+      return targetError("ranks", "must be 1 for a server (one process serves every request; --parallel batches them)");
+  } else if (!req.recipe.is_object()) {
+    return invalid_argument("the recipe is not a JSON object");
+  }
   if (req.runFolder.isEmpty()) return invalid_argument("launch: no run folder name");
   if (req.workspaceRunsDir.isEmpty()) return failed_precondition("launch: open a workspace first (runs are recorded there)");
   if (t.ranks < 1 || t.ranks > 1024) return targetError("ranks", "must be in 1..1024");
@@ -62,10 +95,15 @@ Result<LaunchPlan> planLaunch(const LaunchRequest& req) {
   LaunchPlan plan;
   jobs::JobSpec& spec = plan.spec;
   std::string name = req.runName.toStdString();
-  if (name.empty() && req.recipe.contains("name") && req.recipe["name"].is_string()) name = req.recipe["name"].get<std::string>();
+  if (serving) {
+    if (name.empty()) name = defaultServeName(*req.serve);
+    spec.kind = jobs::kServeJobKind;
+  } else {
+    if (name.empty() && req.recipe.contains("name") && req.recipe["name"].is_string()) name = req.recipe["name"].get<std::string>();
+    spec.kind = req.recipe.contains("type") && req.recipe["type"].is_string() ? req.recipe["type"].get<std::string>() : "pretrain";
+  }
   if (name.empty()) name = "run";
   spec.name = name;
-  spec.kind = req.recipe.contains("type") && req.recipe["type"].is_string() ? req.recipe["type"].get<std::string>() : "pretrain";
   spec.recipe_path = req.recipePath.toStdString();
   spec.target.kind = t.kind;
   spec.target.host = t.host.trimmed().toStdString();
@@ -92,18 +130,20 @@ Result<LaunchPlan> planLaunch(const LaunchRequest& req) {
     KANANA_ASSIGN_OR_RETURN(std::string dir, jobs::remote_run_dir(spec));
     plan.runDir = QString::fromStdString(dir);
     spec.target.kanana_binary = t.remoteKanana.trimmed().toStdString();
-    plan.recipeForTarget = prefixRecipePaths(req.recipe, "../");
+    plan.recipeForTarget = serving ? *req.serve : prefixRecipePaths(req.recipe, "../");
   } else {
     spec.run_dir = localDir.string();
     if (t.kind == jobs::TargetKind::kSsh) spec.local_dir = localDir.string();
     plan.runDir = plan.localDir;
     spec.target.kanana_binary = req.kananaBinary.toStdString();
-    plan.recipeForTarget = absolutizeRecipePaths(req.recipe, req.recipeBaseDir);
+    plan.recipeForTarget = serving ? *req.serve : absolutizeRecipePaths(req.recipe, req.recipeBaseDir);
   }
-  plan.recipeTargetPath = plan.runDir + QStringLiteral("/recipe.json");
-  spec.recipe = plan.recipeForTarget;
+  plan.fileName = serving ? QStringLiteral("serve.json") : QStringLiteral("recipe.json");
+  plan.recipeTargetPath = plan.runDir + QLatin1Char('/') + plan.fileName;
+  if (!serving) spec.recipe = plan.recipeForTarget;
 
-  spec.command = jobs::train_command("{run_dir}/recipe.json", "{run_dir}", false, "kanana");
+  spec.command = serving ? std::vector<std::string>{"kanana", "serve", "--config", "{run_dir}/serve.json"}
+                         : jobs::train_command("{run_dir}/recipe.json", "{run_dir}", false, "kanana");
   int threads = t.threadsPerRank;
   if (threads == 0 && t.kind == jobs::TargetKind::kLocal)
     threads = std::max(1, QThread::idealThreadCount() / std::max(1, t.ranks));  // share this machine's cores
@@ -113,6 +153,7 @@ Result<LaunchPlan> planLaunch(const LaunchRequest& req) {
   }
   std::string device = t.device.isEmpty() ? "cpu" : t.device.toStdString();
   if (device == "cpu" && t.kind == jobs::TargetKind::kSlurm && t.gpusPerNode > 0) device = "cuda";  // one rank per GPU
+  if (serving) device = "cpu";  // the serving engine runs on the CPU
   if (device != "cpu") spec.command.insert(spec.command.end(), {"--device", device});
   KANANA_RETURN_IF_ERROR(spec.validate());
   if (t.kind == jobs::TargetKind::kSlurm) plan.sbatchScript = QString::fromStdString(jobs::sbatch_script(spec, plan.runDir.toStdString()));

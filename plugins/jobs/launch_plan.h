@@ -6,10 +6,13 @@
 //  - a remote host (SSH, or Slurm through a login node): <remote run folder>/recipe.json,
 //    uploaded over ssh, with relative paths taken relative to the remote workdir
 //    (the run folder's parent), since the recipe's folder here does not exist there.
+// A serve job (LaunchRequest::serve) is planned the same way, with serve.json for the recipe.
 // No password is ever part of a plan: ssh runs in BatchMode with keys or an agent.
 #pragma once
 
 #include <QString>
+
+#include <optional>
 
 #include "base/json.h"
 #include "base/status.h"
@@ -42,6 +45,10 @@ struct LaunchTarget {
 
 struct LaunchRequest {
   Json recipe = Json::object();  // the recipe as edited (validated before a launch)
+  // A serve job instead of training: the settings of `kanana serve` (serve/serve_options.h
+  // keys, model folders as the target sees them). The job runs `kanana serve --config
+  // <run folder>/serve.json` as one process until it is stopped; its URL is in rank-0.log.
+  std::optional<Json> serve;
   QString recipeBaseDir;         // folder its relative paths are relative to
   QString recipePath;            // the file it came from (recorded with the run); may be empty
   QString runName;               // run name; default: the recipe's "name"
@@ -58,14 +65,20 @@ struct LaunchPlan {
   jobs::JobSpec spec;       // ready for RunRegistry::launch (run_dir and local_dir set)
   QString runDir;           // where the job runs, as it sees it
   QString localDir;         // this machine's folder for job.json / events.jsonl
-  QString recipeTargetPath; // where the recipe file is written on the target
-  Json recipeForTarget;     // the recipe text written there (paths relocated)
+  QString fileName;         // the file the job reads, in its run folder: recipe.json | serve.json
+  QString recipeTargetPath; // where that file is written on the target
+  Json recipeForTarget;     // its text (a recipe's paths relocated; a serve job's settings)
   QString sbatchScript;     // Slurm only: the script that will be submitted
 };
 
 // Checks the target (the first problem names the field, as in the launch form) and builds
 // the plan. Does not touch the filesystem or the network.
 Result<LaunchPlan> planLaunch(const LaunchRequest& request);
+
+// A serve job's settings against serve_fields(): the first problem, naming the field.
+Status checkServeSettings(const Json& settings);
+// "serve-<first model's name>": a serve job's run name when none is given.
+std::string defaultServeName(const Json& settings);
 
 // Relative values under path keys (recipe_files.h) prefixed with `prefix` ("../").
 Json prefixRecipePaths(const Json& recipe, const std::string& prefix);

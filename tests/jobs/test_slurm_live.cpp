@@ -11,12 +11,16 @@
 //   - cancel (scancel): the ranks agree to stop, rank 0 writes a checkpoint, the run is cancelled;
 //   - killing one srun task fails the job, naming the rank and its last log lines, within a
 //     bounded time, with no process of the job left;
+//   - a model server (`kanana serve --config`, kind "serve") answers at the URL in its log until
+//     it is cancelled;
 //   - bad input: an unknown partition, a job bigger than the node, no slurm.conf, no sbatch:
 //     clear errors carrying Slurm's words, and nothing registered or left in runs/.
 // The preemption check (time limit → SIGUSR1 → checkpoint → requeue → resume, final weights
 // bit-identical to an uninterrupted run) takes minutes: it runs only with KANANA_SLURM_LONG=1
 // (scripts/slurm-long-tests.sh; CTest test_slurm_preempt when configured with
 // -DKANANA_LONG_TESTS=ON).
+#include <httplib.h>
+
 #include <QElapsedTimer>
 #include <QProcess>
 #include <QRegularExpression>
@@ -333,6 +337,47 @@ class TestSlurmLive : public QObject {
     while (!job_processes(job, conf_).empty() && t.elapsed() < 30000) QThread::msleep(200);
     QVERIFY2(job_processes(job, conf_).empty(), "processes of the failed job are still running");
     qInfo("rank 1 killed → run failed and the job's processes gone in %.1f s", double(t.elapsed()) / 1000);
+  }
+
+  // A model server as a Slurm job (what the Jobs page's "Serve a model" submits): the run is
+  // running, its rank-0.log says where it serves, it answers there, and a cancel stops it with
+  // nothing of the job left.
+  void serveJobAnswersUntilCancelled() {
+    const QString tokenizer = kanana::test::data_cache() + "/tokenizers/llama3";
+    if (!QFile::exists(tokenizer + "/tokenizer.json")) QSKIP("the Llama 3 tokenizer is not in the data cache");
+    const QString model = path("serve-model");
+    Ran init = run(kanana_, {"model", "init", "--preset", "debug", "--tokenizer", tokenizer, "--out", model}, env_);
+    QVERIFY2(init.code == 0, qPrintable(init.err));
+    std::ofstream(root_ / "serve.json") << Json{{"model", Json::array({model.toStdString()})}, {"port", 0},
+                                                {"weights", "f32"}, {"threads", 1}, {"parallel", 1}}.dump(2);
+    Json spec = {{"name", "serve"}, {"kind", "serve"},
+                 {"command", {kanana_.toStdString(), "serve", "--config", (root_ / "serve.json").string()}},
+                 {"resources", {{"nproc_per_node", 1}}}, {"target", {{"kind", "slurm"}}}};
+    std::ofstream(root_ / "serve.spec.json") << spec.dump(2);
+    auto [id, dir] = launch(path("serve.spec.json"));
+    QVERIFY(id > 0);
+    QCOMPARE(wait_state(id, "running", 30000), QString("running"));
+    QRegularExpressionMatch m;
+    QElapsedTimer t;
+    t.start();
+    while (!m.hasMatch() && t.elapsed() < 60000) {
+      QThread::msleep(200);
+      m = QRegularExpression(QStringLiteral("serving on http://([^:]+):(\\d+)/v1"))
+              .match(QString::fromStdString(read_file(dir / "rank-0.log").value_or(std::string())));
+    }
+    QVERIFY2(m.hasMatch(), read_file(dir / "rank-0.log").value_or(std::string("(no rank-0.log)")).c_str());
+    httplib::Client client(m.captured(1).toStdString(), m.captured(2).toInt());
+    client.set_read_timeout(30, 0);
+    auto health = client.Get("/health");
+    QVERIFY(health);
+    QCOMPARE(health->status, 200);
+    const std::string job = field(show(id), "slurm job");
+    Ran c = kanana({"runs", "cancel", QString::number(id)});
+    QVERIFY2(c.code == 0, qPrintable(c.err));
+    QCOMPARE(wait_state(id, "cancelled", 30000), QString("cancelled"));
+    while (!job_processes(job, conf_).empty() && t.elapsed() < 90000) QThread::msleep(200);
+    QVERIFY2(job_processes(job, conf_).empty(), "processes of the cancelled server are still running");
+    QVERIFY(!client.Get("/health"));
   }
 
   void badInputIsNamedAndLeavesNothing() {

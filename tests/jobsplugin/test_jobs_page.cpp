@@ -3,12 +3,17 @@
 // last lines included) and shows each point once zoomed in; a page destroyed and created
 // again re-attaches to a running job and keeps tailing it, while a job whose process died
 // without a final state shows as failed; and a real tiny training run launched from the page
-// finishes with its curve charted and a notification.
+// finishes with its curve charted and a notification; a model served as a job from the page
+// answers over HTTP at the URL the page shows, and stops when the run is stopped.
+#include <httplib.h>
+
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QProcess>
 #include <QSettings>
+#include <QRegularExpression>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTextBlock>
@@ -27,6 +32,7 @@
 #include "jobs/run_registry.h"
 #include "jobs_page.h"
 #include "recipe_editor.h"
+#include "sdk/options_form.h"
 #include "run_charts.h"
 #include "sdk/workbench_context.h"
 #include "store/workspace.h"
@@ -305,6 +311,62 @@ class TestJobsPage : public QObject {
     // Its checkpoint was recorded with lineage run → checkpoint.
     auto checkpoints = ws_->list_checkpoints(id);
     QVERIFY(checkpoints.is_ok() && !checkpoints->empty());
+  }
+
+  void serveJobLaunchedFromThePageAnswersAndStops() {
+    if (!QFile::exists(kanana::test::bin_path(QStringLiteral("kanana")))) QSKIP("kanana executable not built");
+    const QString tokenizer = kanana::test::data_cache() + "/tokenizers/llama3";
+    if (!QFile::exists(tokenizer + "/tokenizer.json")) QSKIP("the Llama 3 tokenizer is not in the data cache");
+    const QString model = tmp_.filePath(QStringLiteral("tiny-model"));
+    auto init = kanana::test::run_kanana({"model", "init", "--preset", "debug", "--tokenizer", tokenizer, "--out", model});
+    QVERIFY2(init.code == 0, qPrintable(init.err));
+
+    auto page = makePage();
+    page->launchKindTabs()->setCurrentIndex(1);
+    QVERIFY(page->servingSelected());
+    QVERIFY(!page->launchButton()->isEnabled());  // no model yet: the form says 'model' is required
+    QString error;
+    QVERIFY(!page->launchCurrent(&error));
+    QVERIFY2(error.contains(QStringLiteral("'model' is required")), qPrintable(error));
+    gui::OrderedJson doc = gui::OrderedJson::object();
+    doc["model"] = gui::OrderedJson::array({tmp_.filePath(QStringLiteral("no-such-model")).toStdString()});
+    doc["port"] = 0;
+    doc["weights"] = "f32";
+    doc["parallel"] = 2;
+    page->serveForm()->setDocument(doc);
+    QVERIFY(!page->launchCurrent(&error));  // a folder missing here, for a job that runs here
+    QVERIFY2(error.contains(QStringLiteral("no-such-model")), qPrintable(error));
+    doc["model"] = gui::OrderedJson::array({model.toStdString()});
+    page->serveForm()->setDocument(doc);
+    LaunchTarget target;
+    target.threadsPerRank = 1;
+    page->targetPicker()->setTarget(target);
+    QTRY_VERIFY(page->launchButton()->isEnabled());
+    QSignalSpy launched(page.get(), &JobsPage::runLaunched);
+    QSignalSpy failed(page.get(), &JobsPage::launchFailed);
+    QVERIFY2(page->launchCurrent(&error), qPrintable(error));
+    QTRY_VERIFY_WITH_TIMEOUT(!launched.isEmpty() || !failed.isEmpty(), 20000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
+    const qint64 id = launched.first().first().toLongLong();
+    QTRY_COMPARE_WITH_TIMEOUT(rowOf(*page, id) ? rowOf(*page, id)->state : QString(), QStringLiteral("running"), 20000);
+    QCOMPARE(rowOf(*page, id)->kind, QStringLiteral("serve"));
+    QTRY_VERIFY_WITH_TIMEOUT(page->detailText().contains(QStringLiteral("Serving at")), 60000);
+    const auto m = QRegularExpression(QStringLiteral("Serving at <b>http://([^:]+):(\\d+)/v1</b>")).match(page->detailText());
+    QVERIFY2(m.hasMatch(), qPrintable(page->detailText()));
+    QVERIFY(QFile::exists(rowOf(*page, id)->localDir + QStringLiteral("/serve.json")));
+
+    httplib::Client client(m.captured(1).toStdString(), m.captured(2).toInt());
+    client.set_read_timeout(60, 0);
+    const Json body = {{"model", "tiny-model"}, {"messages", Json::array({{{"role", "user"}, {"content", "Hi"}}})},
+                       {"max_tokens", 4}, {"temperature", 0}};
+    auto r = client.Post("/v1/chat/completions", body.dump(), "application/json");
+    QVERIFY(r);
+    QVERIFY2(r->status == 200, r->body.c_str());
+    QCOMPARE(Json::parse(r->body)["usage"]["completion_tokens"].get<int>(), 4);
+
+    page->cancelRun(id);
+    QTRY_COMPARE_WITH_TIMEOUT(rowOf(*page, id)->state, QStringLiteral("cancelled"), 20000);
+    QVERIFY(!client.Get("/health"));  // the server is gone with the run
   }
 };
 

@@ -244,6 +244,56 @@ class TestJobsPluginModel : public QObject {
     QVERIFY(!planLaunch(req).is_ok());
   }
 
+  // A serve job: `kanana serve --config <run folder>/serve.json`, one process, the settings
+  // checked against the serve table (the field named), the same targets as a recipe.
+  void serveLaunchPlans() {
+    LaunchRequest req;
+    req.serve = Json{{"model", Json::array({"/models/kanana-nano"})}, {"port", 8081}, {"weights", "int8"}};
+    req.runFolder = QStringLiteral("serve-20260101-000000");
+    req.workspaceRunsDir = tmp_.filePath(QStringLiteral("ws/runs"));
+    req.kananaBinary = QStringLiteral("/opt/kanana/bin/kanana");
+    req.target.threadsPerRank = 2;
+    auto local = planLaunch(req);
+    QVERIFY2(local.is_ok(), local.status().message().c_str());
+    const std::string dir = (tmp_.path() + QStringLiteral("/ws/runs/serve-20260101-000000")).toStdString();
+    QCOMPARE(local->spec.kind, std::string(jobs::kServeJobKind));
+    QCOMPARE(local->spec.name, std::string("serve-kanana-nano"));
+    QCOMPARE(local->fileName, QStringLiteral("serve.json"));
+    QCOMPARE(local->recipeTargetPath, QString::fromStdString(dir + "/serve.json"));
+    QCOMPARE(local->recipeForTarget, *req.serve);
+    const std::vector<std::string> want = {"/opt/kanana/bin/kanana", "serve", "--config", dir + "/serve.json", "--threads", "2"};
+    QCOMPARE(local->spec.resolved_command(dir), want);
+    QCOMPARE(defaultServeName(Json{{"model", "chat=/m/x"}}), std::string("serve-chat"));
+
+    // Under Slurm: one task, no --device even on a GPU node (the engine is the CPU one).
+    req.target = LaunchTarget{};
+    req.target.kind = jobs::TargetKind::kSlurm;
+    req.target.gpusPerNode = 1;
+    auto slurm = planLaunch(req);
+    QVERIFY2(slurm.is_ok(), slurm.status().message().c_str());
+    QVERIFY(slurm->sbatchScript.contains(QLatin1String("#SBATCH --ntasks-per-node=1")));
+    QVERIFY(slurm->sbatchScript.contains(QLatin1String("serve --config ")));
+    QVERIFY(!slurm->sbatchScript.contains(QLatin1String("--device")));
+    req.target.ranks = 2;
+    auto two = planLaunch(req);
+    QVERIFY(!two.is_ok());
+    QVERIFY2(two.status().message().find("'ranks' must be 1 for a server") != std::string::npos, two.status().message().c_str());
+
+    // Bad settings are refused before anything runs, naming the field.
+    req.target = LaunchTarget{};
+    for (const auto& [bad, field] : std::vector<std::pair<Json, std::string>>{
+             {Json{{"port", 8080}}, "'model' is required"},
+             {Json{{"model", "/m"}, {"port", 70000}}, "'port' must be in [0, 65535]"},
+             {Json{{"model", "/m"}, {"weights", "q3"}}, "'weights'"},
+             {Json{{"model", "/m"}, {"prot", 1}}, "'prot' is not a known field"},
+             {Json::array(), "not a JSON object"}}) {
+      req.serve = bad;
+      auto p = planLaunch(req);
+      QVERIFY2(!p.is_ok(), bad.dump().c_str());
+      QVERIFY2(p.status().message().find(field) != std::string::npos, p.status().message().c_str());
+    }
+  }
+
   void fileTailPartialLinesTruncationReplacement() {
     const QString path = tmp_.filePath(QStringLiteral("tail.jsonl"));
     FileTail tail(path.toStdString(), /*maxBytes=*/64);

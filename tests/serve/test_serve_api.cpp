@@ -10,7 +10,9 @@
 #include <chrono>
 #include <thread>
 
+#include "base/files.h"
 #include "serve/openai_api.h"
+#include "serve/serve_options.h"
 #include "serve_test_support.h"
 #include "test_main.h"
 #include "tokenizer/chat_template.h"
@@ -87,6 +89,42 @@ class TestServeApi : public QObject {
     QCOMPARE(QString::fromStdString(m.json()["data"][0]["id"].get<std::string>()), QString("tiny"));
     QCOMPARE(QString::fromStdString(m.json()["object"].get<std::string>()), QString("list"));
     QVERIFY(QString::fromStdString(server_->url()).startsWith("http://127.0.0.1:"));
+  }
+
+  // A configuration file (kanana serve --config; a serve job's serve.json): relative model
+  // folders resolve against the file's folder, errors name the file and the field, and the
+  // CLI takes flags over the file.
+  void configFile() {
+    const QString dir = tmp_.path() + "/conf";
+    QDir().mkpath(dir + "/sub");
+    const std::string file = (dir + "/sub/serve.json").toStdString();
+    QVERIFY(write_file_atomic(file, R"({"model": ["../m1", "chat=m2", "/abs/m3"], "port": 0, "parallel": 2})").is_ok());
+    serve::ServeOptions o;
+    QVERIFY(serve::read_serve_config(file, o).is_ok());
+    const std::string base = (dir + "/sub").toStdString();
+    QCOMPARE(o.models, (std::vector<std::string>{base + "/../m1", "chat=" + base + "/m2", "/abs/m3"}));
+    QCOMPARE(o.parallel, int64_t(2));
+    QCOMPARE(o.port, int64_t(0));
+    QVERIFY(write_file_atomic(file, R"({"model": "/m", "paralel": 2})").is_ok());
+    Status bad = serve::read_serve_config(file, o);
+    QVERIFY(!bad.is_ok());
+    QVERIFY2(bad.message().find("serve.json") != std::string::npos && bad.message().find("'paralel'") != std::string::npos,
+             bad.message().c_str());
+    auto cli = test::run_kanana({"serve", "--config", QString::fromStdString(file)});
+    QVERIFY(cli.code != 0);
+    QVERIFY2(cli.err.contains("serve.json") && cli.err.contains("'paralel'"), qPrintable(cli.err));
+    auto none = test::run_kanana({"serve", "--port", "0"});
+    QVERIFY(none.code != 0);
+    QVERIFY2(none.err.contains("--model is required"), qPrintable(none.err));
+    // The file is checked on its own (a flag does not excuse it); a flag then wins over it.
+    QVERIFY(write_file_atomic(file, R"({"model": "/no/such/model", "parallel": 0})").is_ok());
+    auto refused = test::run_kanana({"serve", "--config", QString::fromStdString(file), "--parallel", "3"});
+    QVERIFY2(refused.err.contains("'parallel' must be"), qPrintable(refused.err));
+    QVERIFY(write_file_atomic(file, R"({"model": "/no/such/model", "port": 0})").is_ok());
+    // --model replaces the file's folders (it does not add to them).
+    auto other = test::run_kanana({"serve", "--config", QString::fromStdString(file), "--model", "/other/missing"});
+    QVERIFY(other.code != 0);
+    QVERIFY2(other.err.contains("/other/missing") && !other.err.contains("/no/such/model"), qPrintable(other.err));
   }
 
   // The usage counts the tokens of the rendered chat; the streamed deltas join to the same text.

@@ -15,7 +15,13 @@ namespace {
 
 int run_serve(const Args& a, Context& ctx) {
   serve::ServeOptions o;
-  if (Status st = read_option_flags(a, serve::serve_fields(), o); !st.is_ok()) return report_error(st, true);
+  Args given = a;  // flags override the config file: only those given, not their defaults
+  if (a.has("config")) {
+    if (Status st = serve::read_serve_config(a.get("config"), o); !st.is_ok()) return report_error(st);
+    given.defaults.clear();
+  }
+  if (Status st = read_option_flags(given, serve::serve_fields(), o); !st.is_ok()) return report_error(st, true);
+  if (o.models.empty()) return report_error(invalid_argument("--model is required (or 'model' in --config)"), true);
   std::unique_ptr<embed::Embedder> embedder;
   if (!o.embedding_model.empty()) {
     auto e = embed::load_embedder(o.embedding_model);
@@ -42,6 +48,13 @@ int run_serve(const Args& a, Context& ctx) {
   return kExitOk;
 }
 
+// The table's flags; --model may come from --config instead.
+std::vector<OptionSpec> serve_flags() {
+  auto flags = option_flags(serve::serve_fields());
+  for (auto& f : flags) f.required = false;
+  return flags;
+}
+
 }  // namespace
 
 KANANA_COMMAND(serve) {
@@ -50,8 +63,12 @@ KANANA_COMMAND(serve) {
           .description =
               "Routes: GET /health, GET /v1/models, POST /v1/chat/completions, POST /v1/completions, "
               "POST /v1/embeddings. Concurrent requests are batched (continuous batching over --parallel slots "
-              "per model). Binds to loopback unless --host says otherwise. Prints the base URL on stdout.",
-          .options = option_flags(serve::serve_fields()),
+              "per model). Binds to loopback unless --host says otherwise. Prints the base URL on stdout. "
+              "Settings can come from a JSON file (--config; what a serve job on the Jobs page runs).",
+          .options = concat({{.name = "config", .value_name = "FILE",
+                              .help = "JSON file with these settings as keys (model, host, port, ...); flags given "
+                                      "here override it"}},
+                            serve_flags()),
           .run = run_serve};
 }
 
