@@ -3,15 +3,59 @@
 
 #include <algorithm>
 #include <chrono>
-#include <set>
 
-#include "infer/sampling.h"
-#include "tokenizer/stop_strings.h"
 
 namespace kanana::infer {
 
 double TextResult::decode_tokens_per_second() const {
   return decode_seconds > 0 && generated_tokens > 1 ? double(generated_tokens - 1) / decode_seconds : 0.0;
+}
+
+TokenStream::TokenStream(const model::SamplingOptions& sampling, std::vector<int32_t> stop_ids,
+                         const std::vector<std::string>* stop_strings, int64_t vocab_size,
+                         std::shared_ptr<const tok::Tokenizer> tokenizer, std::span<const int32_t> prompt,
+                         int64_t max_new)
+    : stop_ids_(std::move(stop_ids)),
+      max_new_(max_new),
+      sampler_(sampling, uint64_t(sampling.seed), vocab_size),
+      decoder_(std::move(tokenizer), /*skip_special=*/true),
+      sequence_(prompt.begin(), prompt.end()) {
+  filter_.stops = stop_strings;
+  sequence_.reserve(sequence_.size() + size_t(std::max<int64_t>(0, max_new)));
+  generated_ids_.reserve(size_t(std::max<int64_t>(0, max_new)));
+}
+
+std::string TokenStream::tail(bool* hit) {
+  std::string s = filter_.push(decoder_.flush(), hit);
+  if (!*hit) s += filter_.flush();
+  return s;
+}
+
+std::string TokenStream::finish() {
+  bool hit = false;
+  return tail(&hit);
+}
+
+TokenStream::Token TokenStream::next(std::span<const float> logits) {
+  Token t;
+  t.id = sampler_.sample(logits, sequence_);
+  sequence_.push_back(t.id);
+  ++generated_;
+  bool hit = false;
+  if (std::find(stop_ids_.begin(), stop_ids_.end(), t.id) != stop_ids_.end()) {
+    t.text = tail(&hit);
+    t.ended = true;
+    t.reason = "stop_token";
+    return t;
+  }
+  generated_ids_.push_back(t.id);
+  t.text = filter_.push(decoder_.push(t.id), &hit);
+  if (!hit && generated_ >= max_new_) t.text += tail(&hit);
+  if (hit || generated_ >= max_new_) {
+    t.ended = true;
+    t.reason = hit ? "stop_string" : "length";
+  }
+  return t;
 }
 
 Result<TextResult> generate_text(LlamaEngine& engine, std::span<const int32_t> prompt, const TextRequest& request,
@@ -25,18 +69,14 @@ Result<TextResult> generate_text(LlamaEngine& engine, std::span<const int32_t> p
                             std::to_string(engine.context()) + " positions");
   const int64_t max_new = std::min<int64_t>(request.sampling.max_new_tokens, engine.context() - prompt_len);
   const model::LlamaConfig& config = engine.config();
-  std::set<int32_t> stop_ids(request.stop_ids.begin(), request.stop_ids.end());
-  for (int64_t id : config.eos_token_ids) stop_ids.insert(int32_t(id));
-  TokenSampler sampler(request.sampling, uint64_t(request.sampling.seed), config.vocab_size);
-  tok::StreamDecoder decoder(tokenizer, /*skip_special=*/true);
-  tok::StopStringFilter filter;
-  filter.stops = &request.stop_strings;
+  std::vector<int32_t> stop_ids = request.stop_ids;
+  for (int64_t id : config.eos_token_ids) stop_ids.push_back(int32_t(id));
+  TokenStream stream(request.sampling, std::move(stop_ids), &request.stop_strings, config.vocab_size,
+                     std::move(tokenizer), prompt, max_new);
 
   TextResult r;
   r.prompt_tokens = prompt_len;
   r.stop_reason = "length";
-  std::vector<int32_t> seen(prompt.begin(), prompt.end());
-  seen.reserve(seen.size() + size_t(max_new));
   bool stopped_by_sink = false;
   auto emit = [&](const std::string& text) {
     if (text.empty() || stopped_by_sink) return;
@@ -51,38 +91,27 @@ Result<TextResult> generate_text(LlamaEngine& engine, std::span<const int32_t> p
   if (!logits.is_ok()) return logits.status();
   r.prefill_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   const auto t1 = Clock::now();
-  while (r.generated_tokens < max_new) {
+  while (max_new > 0) {
     if (cancel && cancel->is_cancelled()) {
       r.stop_reason = "cancelled";
+      emit(stream.finish());
       break;
     }
-    const int32_t id = sampler.sample(*logits, seen);
-    seen.push_back(id);
-    ++r.generated_tokens;
-    if (stop_ids.count(id)) {
-      r.stop_reason = "stop_token";
-      break;
-    }
-    r.ids.push_back(id);
-    bool hit = false;
-    emit(filter.push(decoder.push(id), &hit));
-    if (hit) {
-      r.stop_reason = "stop_string";
-      break;
-    }
-    if (stopped_by_sink) {
+    TokenStream::Token t = stream.next(*logits);
+    emit(t.text);
+    if (stopped_by_sink && !t.ended) {
       r.stop_reason = "callback";
       break;
     }
-    if (r.generated_tokens == max_new) break;
-    logits = engine.forward(std::span<const int32_t>(&seen.back(), 1));
+    if (t.ended) {
+      r.stop_reason = t.reason;
+      break;
+    }
+    logits = engine.forward(std::span<const int32_t>(&stream.sequence().back(), 1));
     if (!logits.is_ok()) return logits.status();
   }
-  if (r.stop_reason != "stop_string" && r.stop_reason != "callback") {
-    bool hit = false;
-    emit(filter.push(decoder.flush(), &hit));
-    if (!hit) emit(filter.flush());
-  }
+  r.ids = stream.generated_ids();
+  r.generated_tokens = stream.generated();
   r.decode_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   return r;
 }

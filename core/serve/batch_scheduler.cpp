@@ -5,8 +5,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "infer/sampling.h"
-#include "tokenizer/stop_strings.h"
+#include "infer/text_generation.h"
 
 namespace kanana::serve {
 
@@ -20,21 +19,13 @@ struct BatchScheduler::Sequence {
   Sequence(std::shared_ptr<Generation> g, int64_t slot_, std::shared_ptr<const tok::Tokenizer> tokenizer, int64_t vocab)
       : gen(std::move(g)),
         slot(slot_),
-        ids(gen->request().prompt),
-        sampler(gen->request().sampling, uint64_t(gen->request().sampling.seed), vocab),
-        decoder(std::move(tokenizer), /*skip_special=*/true) {
-    filter.stops = &gen->request().stop_strings;
-    ids.reserve(ids.size() + size_t(std::max<int64_t>(0, gen->request().sampling.max_new_tokens)));
-  }
+        stream(gen->request().sampling, gen->request().stop_ids, &gen->request().stop_strings, vocab,
+               std::move(tokenizer), gen->request().prompt, gen->request().sampling.max_new_tokens) {}
   std::shared_ptr<Generation> gen;
   int64_t slot;
-  std::vector<int32_t> ids;  // prompt + generated
   size_t prefilled = 0;      // prompt tokens in the cache
-  int64_t generated = 0;
   bool done = false;
-  infer::TokenSampler sampler;
-  tok::StreamDecoder decoder;
-  tok::StopStringFilter filter;
+  infer::TokenStream stream;   // sampling, stops and text: the same as generate_text's
   std::vector<int32_t> order;  // top_logprobs scratch (vocab), only when asked for
   bool prefilling() const { return prefilled < gen->request().prompt.size(); }
 };
@@ -164,7 +155,7 @@ void BatchScheduler::step(std::vector<std::unique_ptr<Sequence>>& active) {
   int64_t budget = engine_.batch_rows();
   for (auto& s : active)
     if (!s->prefilling()) {
-      entries_.push_back({s->slot, std::span<const int32_t>(&s->ids.back(), 1), true});
+      entries_.push_back({s->slot, std::span<const int32_t>(&s->stream.sequence().back(), 1), true});
       owners.push_back(s.get());
       --budget;
     }
@@ -206,28 +197,19 @@ void BatchScheduler::step(std::vector<std::unique_ptr<Sequence>>& active) {
 
 bool BatchScheduler::take_token(Sequence& s, std::span<const float> logits) {
   const GenerationRequest& r = s.gen->request();
-  const int32_t id = s.sampler.sample(logits, s.ids);
-  s.ids.push_back(id);
-  ++s.generated;
+  const infer::TokenStream::Token t = s.stream.next(logits);
   s.gen->count_token();
-  if (std::find(r.stop_ids.begin(), r.stop_ids.end(), id) != r.stop_ids.end()) {
-    bool hit = false;
-    std::string tail = s.filter.push(s.decoder.flush(), &hit);
-    if (!hit) tail += s.filter.flush();
-    s.gen->push(tail, nullptr);
-    s.gen->finish("stop");
-    return false;
-  }
   TokenLogprob lp;
-  if (r.top_logprobs >= 0) {
+  const bool with_logprob = r.top_logprobs >= 0 && t.reason != "stop_token";  // a stop token is not part of the text
+  if (with_logprob) {
     float m = -INFINITY;
     for (float v : logits) m = std::max(m, v);
     double sum = 0;
     for (float v : logits) sum += std::exp(double(v - m));
     const double lse = double(m) + std::log(sum);
-    lp.id = id;
-    lp.token = tokenizer_->decode({id});
-    lp.logprob = double(logits[size_t(id)]) - lse;
+    lp.id = t.id;
+    lp.token = tokenizer_->decode({t.id});
+    lp.logprob = double(logits[size_t(t.id)]) - lse;
     if (r.top_logprobs > 0) {
       if (s.order.size() != logits.size()) s.order.resize(logits.size());
       std::iota(s.order.begin(), s.order.end(), 0);
@@ -238,21 +220,9 @@ bool BatchScheduler::take_token(Sequence& s, std::span<const float> logits) {
         lp.top.emplace_back(tokenizer_->decode({s.order[j]}), double(logits[size_t(s.order[j])]) - lse);
     }
   }
-  bool hit = false;
-  const std::string text = s.filter.push(s.decoder.push(id), &hit);
-  s.gen->push(text, r.top_logprobs >= 0 ? &lp : nullptr);
-  if (hit) {
-    s.gen->finish("stop");
-    return false;
-  }
-  if (s.generated >= r.sampling.max_new_tokens) {
-    std::string tail = s.filter.push(s.decoder.flush(), &hit);
-    if (!hit) tail += s.filter.flush();
-    s.gen->push(tail, nullptr);
-    s.gen->finish(hit ? "stop" : "length");
-    return false;
-  }
-  return true;
+  s.gen->push(t.text, with_logprob ? &lp : nullptr);
+  if (t.ended) s.gen->finish(t.reason == "length" ? "length" : "stop");  // OpenAI's words
+  return !t.ended;
 }
 
 }  // namespace kanana::serve
