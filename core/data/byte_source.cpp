@@ -2,6 +2,8 @@
 #include "data/byte_source.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -9,6 +11,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "base/files.h"
@@ -31,24 +34,45 @@ class FdFile {
  public:
   FdFile(fs::path path, const CancelToken* cancel) : path_(std::move(path)), cancel_(cancel) {}
   ~FdFile() { if (fd_ >= 0) ::close(fd_); }
+  // A FIFO, a terminal or a device is waited on with poll() in short slices that look at the
+  // token: a cancel that comes just before a blocking call would otherwise never interrupt it
+  // (a FIFO's open waits for a writer, its read for data, maybe for ever).
   Status open() {
-    for (;;) {
-      fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd_ >= 0) return Status::ok();
-      if (errno != EINTR) return errno_status(path_, "opening");
-      if (cancelled()) return kanana::cancelled("cancelled while opening " + path_.string());
-    }
+    if (cancelled()) return kanana::cancelled("cancelled before opening " + path_.string());
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO's open must not wait for a writer
+    if (fd_ < 0) return errno_status(path_, "opening");
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return errno_status(path_, "opening");
+    waits_ = !S_ISREG(st.st_mode);
+    return Status::ok();
   }
+  // Bytes read ahead to sniff the format, handed out again before anything else (a pipe
+  // cannot seek back).
+  void unread(const char* data, size_t n) { ahead_.assign(data, n); }
   Result<size_t> read(char* out, size_t n) {
+    if (!ahead_.empty()) {
+      const size_t k = std::min(n, ahead_.size());
+      std::memcpy(out, ahead_.data(), k);
+      ahead_.erase(0, k);
+      return k;
+    }
     for (;;) {
       if (cancelled()) return kanana::cancelled("cancelled while reading " + path_.string());
+      if (waits_) {
+        pollfd p{fd_, POLLIN, 0};
+        const int r = ::poll(&p, 1, 200);
+        if (r == 0) continue;  // nothing yet (no writer, no data): look at the token again
+        if (r < 0 && errno != EINTR) return errno_status(path_, "waiting for data from");
+        if (r < 0) continue;
+      }
       const ssize_t got = ::read(fd_, out, n);
       if (got >= 0) return static_cast<size_t>(got);
-      if (errno == EINTR) continue;
+      if (errno == EINTR || errno == EAGAIN) continue;
       return errno_status(path_, "reading");
     }
   }
   Status rewind(uint64_t offset) {
+    ahead_.clear();
     if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) return errno_status(path_, "seeking");
     return Status::ok();
   }
@@ -59,6 +83,8 @@ class FdFile {
   fs::path path_;
   const CancelToken* cancel_ = nullptr;
   int fd_ = -1;
+  bool waits_ = false;  // not a regular file: poll before reading
+  std::string ahead_;
 };
 
 class PlainSource final : public ByteSource {
@@ -201,8 +227,13 @@ Result<std::unique_ptr<ByteSource>> open_byte_source(const fs::path& path, const
   auto f = std::make_unique<FdFile>(path, cancel);
   KANANA_RETURN_IF_ERROR(f->open());
   unsigned char magic[4] = {0, 0, 0, 0};
-  KANANA_ASSIGN_OR_RETURN(size_t got, f->read(reinterpret_cast<char*>(magic), 4));
-  KANANA_RETURN_IF_ERROR(f->rewind(0));
+  size_t got = 0;
+  while (got < 4) {  // a pipe may hand out fewer bytes than asked for
+    KANANA_ASSIGN_OR_RETURN(size_t n, f->read(reinterpret_cast<char*>(magic) + got, 4 - got));
+    if (n == 0) break;
+    got += n;
+  }
+  f->unread(reinterpret_cast<const char*>(magic), got);
   std::unique_ptr<ByteSource> src;
   if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
     src = std::make_unique<GzipSource>(std::move(f));

@@ -34,8 +34,9 @@ class ByteSource {
 // A name ending in .gz/.gzip/.zst/.zstd whose bytes lack that format's magic is an error (a
 // random-bytes "x.zst" is not read as plain text). With `cancel`, a read (or an open of a FIFO
 // that has no writer yet) returns kCancelled soon after the token is set, whatever the input:
-// a signal interrupts the blocked system call (install_cancel_signals) and the token is
-// checked before every read, so an endless /dev/zero or a silent FIFO never outlives a SIGTERM.
+// the token is checked before every read, and a FIFO, terminal or device is opened without
+// waiting for a writer and polled in 200 ms slices, so an endless /dev/zero or a silent FIFO
+// never outlives a SIGTERM (even one that lands just before a blocking call).
 Result<std::unique_ptr<ByteSource>> open_byte_source(const std::filesystem::path& path,
                                                      const CancelToken* cancel = nullptr);
 

@@ -94,9 +94,9 @@ struct JobRun {
     ReaderOptions reader_options = o.reader;
     reader_options.cancel = o.cancel;
     // Nothing is read or removed before these checks: a refused run leaves DIR as it was.
-    for (const auto& n : names)
-      KANANA_RETURN_IF_ERROR(check_not_input(o.out_dir / n.name, o.inputs, "--out"));
-    KANANA_RETURN_IF_ERROR(check_not_input(o.out_dir / "summary.json", o.inputs, "--out"));
+    // The results get a folder of their own: one that holds an input would mix two jobs' files
+    // under one summary.json, and --overwrite would replace what is being read.
+    KANANA_RETURN_IF_ERROR(check_not_input(o.out_dir, o.inputs, "--out"));
     if (!o.resume) KANANA_RETURN_IF_ERROR(check_output_target(o.out_dir / "summary.json", o.overwrite, "--out"));
     KANANA_ASSIGN_OR_RETURN(reader, CorpusReader::open(o.inputs, reader_options));
     std::error_code ec;

@@ -6,9 +6,15 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <sys/stat.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
+#include "base/progress.h"
+#include "data/byte_source.h"
 #include "data/html_text.h"
 #include "data/mo_catalog.h"
 #include "data/reader.h"
@@ -135,6 +141,50 @@ class TestDataReaders : public QObject {
     auto tz = read_all({zs});
     QVERIFY(!tz.status.is_ok());
     QVERIFY2(tz.status.message().find("zstd") != std::string::npos, tz.status.message().c_str());
+  }
+
+  // A FIFO (or a pipe on stdin) is a stream: its format is sniffed without seeking back, a
+  // writer that hands out a few bytes at a time is read whole, and a cancel stops a reader
+  // waiting for a writer or for data, also one set just before the open.
+  void fifosAreStreamsThatACancelStops() {
+    QTemporaryDir dir;
+    std::string content;
+    for (int i = 0; i < 2000; ++i) content += "{\"text\": \"문서 " + std::to_string(i) + " document\"}\n";
+    const fs::path fifo = dir.filePath("in.jsonl.gz").toStdString();
+    QCOMPARE(::mkfifo(fifo.c_str(), 0600), 0);
+    std::thread writer([&] {
+      std::ofstream out(fifo, std::ios::binary);
+      const std::string g = gzip(content);
+      out.write(g.data(), 3);  // less than the 4 magic bytes first
+      out.flush();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      out.write(g.data() + 3, std::streamsize(g.size() - 3));
+    });
+    auto all = read_all({fifo});
+    writer.join();
+    QVERIFY2(all.status.is_ok(), all.status.to_string().c_str());
+    QCOMPARE(all.docs.size(), size_t(2000));
+    QCOMPARE(all.docs[1999].text, std::string("문서 1999 document"));
+
+    using Clock = std::chrono::steady_clock;
+    CancelToken token;
+    token.cancel();  // before the open: a FIFO with no writer must not block it
+    auto t0 = Clock::now();
+    auto early = open_byte_source(fifo, &token);
+    QVERIFY(!early.is_ok() && early.status().code() == StatusCode::kCancelled);
+    QVERIFY(Clock::now() - t0 < std::chrono::seconds(1));
+    token.reset();
+    std::thread canceller([&] {  // no writer: the reader waits (open, then the format sniff)
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      token.cancel();
+    });
+    t0 = Clock::now();
+    ReaderOptions o;
+    o.cancel = &token;
+    auto waiting = read_all({fifo}, o);
+    canceller.join();
+    QCOMPARE(waiting.status.code(), StatusCode::kCancelled);
+    QVERIFY(Clock::now() - t0 < std::chrono::seconds(2));
   }
 
   void textFilesAndFoldersSortedRecursive() {

@@ -419,14 +419,22 @@ class TestSlurmLive : public QObject {
     if (qgetenv("KANANA_SLURM_LONG") != "1") QSKIP("takes minutes: run scripts/slurm-long-tests.sh (KANANA_SLURM_LONG=1)");
     const int64_t steps = qEnvironmentVariableIntValue("KANANA_SLURM_PREEMPT_STEPS") > 0
                               ? qEnvironmentVariableIntValue("KANANA_SLURM_PREEMPT_STEPS")
-                              : 30000;
+                              : 12000;  // ~75 s before the warning, then one requeue (290 s in all here)
     const QString recipe = write_recipe("preempt", steps, 0);
     auto [id, dir] = launch(write_spec("preempt", recipe, "slurm", {{"time_limit", "2"}, {"requeue_warning_s", 45}}));
     QVERIFY(id > 0);
     auto [local_id, local_dir] = launch(write_spec("preempt-local", recipe, "local"));
     QVERIFY(local_id > 0);
     QStringList seen;
-    QCOMPARE(wait_state(id, "finished", 900000, &seen), QString("finished"));
+    const QString state = wait_state(id, "finished", 900000, &seen);
+    if (state != "finished") {  // say why: the run, the batch log, the ranks' last lines
+      QString why = show(id);
+      for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().extension() == ".out" || e.path().extension() == ".log")
+          why += "\n--- " + QString::fromStdString(e.path().filename().string()) + "\n" +
+                 QString::fromStdString(read_file(e.path()).value_or("")).right(1500);
+      QFAIL(qPrintable("states " + seen.join(" ") + "\n" + why));
+    }
     QCOMPARE(wait_state(local_id, "finished", 900000), QString("finished"));
     // The run was preempted (state "queued" with the reason in events) and resumed.
     bool preempted = false, resumed = false;
