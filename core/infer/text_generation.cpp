@@ -3,7 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
-
+#include <cmath>
+#include <limits>
 
 namespace kanana::infer {
 
@@ -20,7 +21,8 @@ TokenStream::TokenStream(const model::SamplingOptions& sampling, std::vector<int
       sampler_(sampling, uint64_t(sampling.seed), vocab_size),
       decoder_(std::move(tokenizer), /*skip_special=*/true),
       sequence_(prompt.begin(), prompt.end()) {
-  filter_.stops = stop_strings;
+  static const std::vector<std::string> kNone;
+  filter_.stops = stop_strings ? stop_strings : &kNone;
   sequence_.reserve(sequence_.size() + size_t(std::max<int64_t>(0, max_new)));
   generated_ids_.reserve(size_t(std::max<int64_t>(0, max_new)));
 }
@@ -36,7 +38,11 @@ std::string TokenStream::finish() {
   return tail(&hit);
 }
 
-TokenStream::Token TokenStream::next(std::span<const float> logits) {
+Result<TokenStream::Token> TokenStream::next(std::span<const float> logits) {
+  for (float v : logits)
+    if (std::isnan(v) || v == std::numeric_limits<float>::infinity())
+      return data_loss("the model's logits are not finite (NaN or +Inf) at generated token " +
+                       std::to_string(generated_ + 1) + ": its weights or activations overflowed");
   Token t;
   t.id = sampler_.sample(logits, sequence_);
   sequence_.push_back(t.id);
@@ -97,7 +103,7 @@ Result<TextResult> generate_text(LlamaEngine& engine, std::span<const int32_t> p
       emit(stream.finish());
       break;
     }
-    TokenStream::Token t = stream.next(*logits);
+    KANANA_ASSIGN_OR_RETURN(TokenStream::Token t, stream.next(*logits));
     emit(t.text);
     if (stopped_by_sink && !t.ended) {
       r.stop_reason = "callback";

@@ -46,7 +46,7 @@ struct TextResult {
 // sequence; the server's batch scheduler (serve/batch_scheduler.h) drives one per slot.
 class TokenStream {
  public:
-  // `stop_strings` must outlive the stream.
+  // `stop_strings` (nullptr: none) must outlive the stream.
   TokenStream(const model::SamplingOptions& sampling, std::vector<int32_t> stop_ids,
               const std::vector<std::string>* stop_strings, int64_t vocab_size,
               std::shared_ptr<const tok::Tokenizer> tokenizer, std::span<const int32_t> prompt, int64_t max_new);
@@ -57,8 +57,9 @@ class TokenStream {
     bool ended = false;
     std::string reason;  // when ended: stop_token | stop_string | length
   };
-  // The next token from the logits of the sequence so far.
-  Token next(std::span<const float> logits);
+  // The next token from the logits of the sequence so far. Logits with a NaN or +Inf (weights
+  // or activations that overflowed) are an error, not a token sampled from garbage.
+  Result<Token> next(std::span<const float> logits);
   // Ends the sequence early (cancelled): the text still held back.
   std::string finish();
 

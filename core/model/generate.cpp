@@ -119,6 +119,9 @@ Result<GenerationResult> generate(LlamaForCausalLM& model, const std::vector<std
       fo.cache = cache ? &*cache : nullptr;
       auto out = model->forward(options.use_cache ? step_input : all_ids, fo);
       auto logits = out.logits.select(1, 0).to(torch::kCPU, torch::kFloat32);  // (active, vocab)
+      if (torch::isnan(logits).any().item<bool>() || torch::isposinf(logits).any().item<bool>())
+        return data_loss("the model's logits are not finite (NaN or +Inf) at generated token " + std::to_string(step + 1) +
+                         ": its weights or activations overflowed");
       if (step == 0) {
         result.prefill_seconds = seconds_since(t0);
         t0 = Clock::now();

@@ -197,7 +197,12 @@ void BatchScheduler::step(std::vector<std::unique_ptr<Sequence>>& active) {
 
 bool BatchScheduler::take_token(Sequence& s, std::span<const float> logits) {
   const GenerationRequest& r = s.gen->request();
-  const infer::TokenStream::Token t = s.stream.next(logits);
+  auto next = s.stream.next(logits);
+  if (!next.is_ok()) {
+    s.gen->finish("error", next.status());
+    return false;
+  }
+  const infer::TokenStream::Token& t = *next;
   s.gen->count_token();
   TokenLogprob lp;
   const bool with_logprob = r.top_logprobs >= 0 && t.reason != "stop_token";  // a stop token is not part of the text

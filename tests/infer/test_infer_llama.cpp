@@ -17,9 +17,12 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "infer/llama_engine.h"
 #include "infer/sampling.h"
+#include "infer/text_generation.h"
+#include "model/generate.h"
 #include "model/checkpoint.h"
 #include "model/llama.h"
 #include "model/presets.h"
@@ -314,6 +317,55 @@ class TestInferLlama : public QObject {
     QVERIFY(!(*e)->forward(nine).is_ok());
     QVERIFY(!(*e)->forward(bad_id).is_ok());
     QCOMPARE((*e)->position(), int64_t(0));
+  }
+
+  // A model whose activations overflow (the final norm scaled to 3e38: finite weights, so the
+  // loaders take it) gives NaN/+Inf logits: generation stops with an error saying so, on
+  // LibTorch and on the engine, instead of sampling tokens from garbage.
+  void overflowingLogitsAreAnError() {
+    const auto c = tiny_config(true, false, false);
+    auto m = model::init_model(c, 5);
+    QVERIFY(m.is_ok());
+    {
+      torch::NoGradGuard no_grad;
+      bool found = false;
+      for (auto& p : (*m)->named_parameters())
+        if (p.key() == "model.norm.weight") {
+          p.value().fill_(3e38f);
+          found = true;
+        }
+      QVERIFY(found);
+    }
+    const std::vector<int32_t> prompt = prompt_ids(6, int(c.vocab_size), 3);
+    model::GenerationOptions go;
+    go.max_new_tokens = 4;
+    go.temperature = 0;
+    auto r = model::generate(*m, {prompt}, go);
+    QVERIFY(!r.is_ok());
+    QVERIFY2(r.status().message().find("logits are not finite") != std::string::npos, r.status().message().c_str());
+
+    const fs::path dir = (tmp_.path() + "/overflow").toStdString();
+    QVERIFY(model::save_model(dir, *m).is_ok());
+    auto engine = load_engine(dir, WeightFormat::kF32);
+    auto logits = engine->forward(prompt);
+    QVERIFY(logits.is_ok());
+    TokenStream stream(go.sampling(), {}, nullptr, c.vocab_size, nullptr, prompt, 4);
+    auto t = stream.next(*logits);
+    QVERIFY(!t.is_ok());
+    QCOMPARE(t.status().code(), StatusCode::kDataLoss);
+    QVERIFY2(t.status().message().find("at generated token 1") != std::string::npos, t.status().message().c_str());
+    // -Inf is a masked-out token, not an overflow: sampling goes on (decoding needs a tokenizer).
+    const QString llama3 = test::data_cache() + "/tokenizers/llama3";
+    if (!QFile::exists(llama3 + "/tokenizer.json")) QSKIP("Llama 3 tokenizer missing (scripts/fetch-demo-data.sh)");
+    auto tokenizer = tok::load_tokenizer(llama3.toStdString());
+    QVERIFY(tokenizer.is_ok());
+    TokenStream masked(go.sampling(), {}, nullptr, c.vocab_size, std::move(*tokenizer), prompt, 4);
+    std::vector<float> fine(size_t(c.vocab_size), 0.0f);
+    fine[0] = -std::numeric_limits<float>::infinity();
+    fine[7] = 5.0f;
+    auto ok = masked.next(fine);
+    QVERIFY2(ok.is_ok(), ok.status().message().c_str());
+    QCOMPARE(ok->id, 7);
   }
 
   // LlamaEngine::save in every format: the reloaded engine gives bit-identical logits, the
