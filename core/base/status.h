@@ -73,11 +73,15 @@ class [[nodiscard]] Result {
   }
   T& value() & { return std::get<0>(v_); }
   const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
+  // On a temporary Result the value is moved out, not referenced: `for (auto& x : *list())`
+  // and `const auto& v = make().value();` then hold a live value instead of one destroyed with
+  // the Result at the end of the expression (a dangling read that once made a test see garbage).
+  T value() && { return std::get<0>(std::move(v_)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T operator*() && { return std::move(*this).value(); }
   T value_or(T fallback) const& { return is_ok() ? value() : std::move(fallback); }
 
  private:

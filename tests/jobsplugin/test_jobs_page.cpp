@@ -98,6 +98,17 @@ class TestJobsPage : public QObject {
 
   const RunRow* rowOf(JobsPage& page, qint64 id) { return page.runsModel()->run(id); }
 
+  // Launches what the page shows: the new run's id, or 0 with *why set.
+  qint64 launchFromPage(JobsPage& page, QString* why) {
+    QSignalSpy launched(&page, &JobsPage::runLaunched);
+    QSignalSpy failed(&page, &JobsPage::launchFailed);
+    if (!page.launchCurrent(why)) return 0;
+    QTest::qWaitFor([&] { return !launched.isEmpty() || !failed.isEmpty(); }, 20000);
+    if (!failed.isEmpty()) *why = failed.first().first().toString();
+    if (launched.isEmpty() && failed.isEmpty()) *why = QStringLiteral("no launch result after 20 s");
+    return launched.isEmpty() ? 0 : launched.first().first().toLongLong();
+  }
+
  private Q_SLOTS:
   void initTestCase() {
     QVERIFY(tmp_.isValid());
@@ -290,12 +301,8 @@ class TestJobsPage : public QObject {
     target.ranks = 1;
     target.threadsPerRank = 1;
     page->targetPicker()->setTarget(target);
-    QSignalSpy launched(page.get(), &JobsPage::runLaunched);
-    QSignalSpy failed(page.get(), &JobsPage::launchFailed);
-    QVERIFY2(page->launchCurrent(&error), qPrintable(error));
-    QTRY_VERIFY_WITH_TIMEOUT(!launched.isEmpty() || !failed.isEmpty(), 20000);
-    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
-    const qint64 id = launched.first().first().toLongLong();
+    const qint64 id = launchFromPage(*page, &error);
+    QVERIFY2(id > 0, qPrintable(error));
     QTRY_VERIFY(page->shownRuns() == QList<qint64>{id});  // the new run is selected and charted
     QTRY_COMPARE_WITH_TIMEOUT(rowOf(*page, id) ? rowOf(*page, id)->state : QString(), QStringLiteral("finished"), 90000);
     QTRY_COMPARE(page->charts()->pointCount(id, QStringLiteral("loss")), 12);
@@ -342,12 +349,8 @@ class TestJobsPage : public QObject {
     target.threadsPerRank = 1;
     page->targetPicker()->setTarget(target);
     QTRY_VERIFY(page->launchButton()->isEnabled());
-    QSignalSpy launched(page.get(), &JobsPage::runLaunched);
-    QSignalSpy failed(page.get(), &JobsPage::launchFailed);
-    QVERIFY2(page->launchCurrent(&error), qPrintable(error));
-    QTRY_VERIFY_WITH_TIMEOUT(!launched.isEmpty() || !failed.isEmpty(), 20000);
-    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
-    const qint64 id = launched.first().first().toLongLong();
+    const qint64 id = launchFromPage(*page, &error);
+    QVERIFY2(id > 0, qPrintable(error));
     QTRY_COMPARE_WITH_TIMEOUT(rowOf(*page, id) ? rowOf(*page, id)->state : QString(), QStringLiteral("running"), 20000);
     QCOMPARE(rowOf(*page, id)->kind, QStringLiteral("serve"));
     QTRY_VERIFY_WITH_TIMEOUT(page->detailText().contains(QStringLiteral("Serving at")), 60000);

@@ -84,16 +84,21 @@ class TestDemoLoop : public QObject {
 
     // Runs of every stage finished.
     std::set<std::string> kinds;
-    for (const auto& r : *w.list_runs())
+    auto runs = w.list_runs();  // kept: a range-for over *w.list_runs() would read a destroyed Result
+    QVERIFY(runs.is_ok());
+    for (const auto& r : *runs)
       if (r.state == store::RunState::kFinished) kinds.insert(r.kind);
     for (const char* k : {"pretrain", "distill", "sft", "dpo", "eval"}) QVERIFY2(kinds.count(k), k);
 
     // Lineage: the DPO model's upstream reaches a corpus, the tokenizer, the packs, the
     // pre-training run, the distilled student and the SFT model.
     std::optional<store::CheckpointRecord> dpo;
-    for (const auto& r : *w.list_runs())
-      if (r.kind == "dpo")
-        for (const auto& c : *w.list_checkpoints(r.id)) dpo = c;
+    for (const auto& r : *runs)
+      if (r.kind == "dpo") {
+        auto checkpoints_of_run = w.list_checkpoints(r.id);
+        QVERIFY(checkpoints_of_run.is_ok());
+        for (const auto& c : *checkpoints_of_run) dpo = c;
+      }
     QVERIFY(dpo.has_value());
     auto up = w.lineage_upstream({"checkpoint", dpo->id});
     QVERIFY(up.is_ok());
@@ -103,9 +108,11 @@ class TestDemoLoop : public QObject {
       else if (n.node.kind == "run") seen.insert("run:" + w.get_run(n.node.id)->kind);
       else seen.insert(n.node.kind);
     }
+    QString found;
+    for (const auto& k : seen) found += QString::fromStdString(k) + " ";
     for (const char* need : {"dataset:corpus", "dataset:filtered", "dataset:shards", "tokenizer", "run:pretrain",
                              "run:distill", "run:sft", "checkpoint"})
-      QVERIFY2(seen.count(need), need);
+      QVERIFY2(seen.count(need), qPrintable(QString("%1 not upstream of checkpoint %2; found: %3").arg(need).arg(dpo->id).arg(found)));
 
     // Judgements with their source, and eval results for the checkpoint of every stage.
     auto judgements = w.list_judgements();
