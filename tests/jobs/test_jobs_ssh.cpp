@@ -1,7 +1,9 @@
 // SshLauncher against a real sshd on 127.0.0.1, started by the test with a temporary host key
 // and an authorized key (no password anywhere): quoting of nasty arguments through the remote
 // shell, BatchMode failing instead of prompting, a job that keeps running when the ssh client
-// is killed and is re-attached from its local folder, cancel, SIGKILL, ranks.
+// is killed and is re-attached from its local folder, cancel, SIGKILL, ranks, a model server.
+#include <httplib.h>
+
 #include <QProcess>
 #include <QtTest>
 
@@ -13,6 +15,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <regex>
 #include <thread>
 
 #include "base/files.h"
@@ -23,6 +26,7 @@
 #include "jobs/ssh_launcher.h"
 #include "jobs/subprocess.h"
 #include "launcher_wait.h"
+#include "test_support.h"
 
 using namespace kanana;
 using namespace kanana::jobs;
@@ -271,6 +275,45 @@ class TestJobsSsh : public QObject {
     QCOMPARE(*st.failed_rank, 1);
     const std::string log0 = *read_file(fs::path(spec.run_dir) / rank_log_name(0));
     QVERIFY2(starts_with(log0, "0/2 127.0.0.1:") && log0.size() > 16, log0.c_str());
+  }
+
+  // A model server as a job over ssh (what the Jobs page's "Serve a model" starts on an SSH
+  // target): it answers at the URL in its rank-0.log until the job is cancelled.
+  void serveJobOverSsh() {
+    if (!skip_.empty()) QSKIP(skip_.c_str());
+    const std::string tokenizer = (test::data_cache() + "/tokenizers/llama3").toStdString();
+    if (!fs::exists(fs::path(tokenizer) / "tokenizer.json")) QSKIP("the Llama 3 tokenizer is not in the data cache");
+    const std::string kanana = test::bin_path("kanana").toStdString();
+    const fs::path model = dir_ / "serve-model";
+    auto init = run_process({kanana, "model", "init", "--preset", "debug", "--tokenizer", tokenizer, "--out", model.string()});
+    QVERIFY(init.is_ok() && init->ok());
+    SshLauncher launcher(LauncherOptions{.cancel_grace_s = 5});
+    JobSpec spec;
+    spec.name = "ssh-serve";
+    spec.kind = kServeJobKind;
+    spec.command = {kanana, "serve", "--model", model.string(), "--port", "0", "--weights", "f32", "--threads", "1"};
+    spec.run_dir = (dir_ / "remote" / "serve").string();
+    spec.local_dir = (dir_ / "local" / "serve").string();
+    spec.target = target_;
+    auto h = launcher.launch(spec);
+    QVERIFY2(h.is_ok(), h.status().to_string().c_str());
+    std::smatch m;
+    std::string log;
+    const std::regex serving("serving on http://([^:]+):(\\d+)/v1");
+    for (int i = 0; i < 300 && !std::regex_search(log, m, serving); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      log = read_file(fs::path(spec.run_dir) / rank_log_name(0)).value_or("");
+    }
+    QVERIFY2(m.size() == 3, log.c_str());
+    QCOMPARE(launcher.poll(*h)->state, JobState::kRunning);
+    httplib::Client client(m[1].str(), std::stoi(m[2].str()));
+    client.set_read_timeout(30, 0);
+    auto health = client.Get("/health");
+    QVERIFY(health);
+    QCOMPARE(health->status, 200);
+    QVERIFY(launcher.cancel(*h).is_ok());
+    QCOMPARE(wait_final(launcher, *h, 20, kSshPoll).state, JobState::kCancelled);
+    QVERIFY(!client.Get("/health"));
   }
 };
 
