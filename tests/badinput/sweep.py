@@ -61,7 +61,11 @@ class Sweep:
             return None
         err_text = err.decode(errors="replace")
         changed = [p for p, h in before.items() if sha(p) != h]
-        if rc < 0 or any(m in err_text for m in CRASH_MARKERS):
+        if signal_after is not None and rc == -signal.SIGTERM and not changed and not any(m in err_text for m in CRASH_MARKERS):
+            # Ended by the SIGTERM it was sent, before its handler was installed (a slow start on
+            # a loaded machine: loading the libraries takes longer than signal_after): it stopped.
+            cls, detail = "clean", "stopped by the SIGTERM before installing its handler"
+        elif rc < 0 or any(m in err_text for m in CRASH_MARKERS):
             cls, detail = "crash", f"rc {rc}: " + err_text.strip()[-300:]
         elif changed:
             cls, detail = "dataloss", "changed: " + ", ".join(changed)
