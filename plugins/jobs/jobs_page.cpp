@@ -589,7 +589,7 @@ void JobsPage::updateButtons() {
   resume_->setEnabled(r && r->hasHandle && (r->state == QStringLiteral("failed") || r->state == QStringLiteral("cancelled")));
   const LaunchTarget t = picker_->target();
   preview_->setVisible(t.kind == jobs::TargetKind::kSlurm);
-  const bool ready = servingSelected() ? checkServeSettings(serveSettings()).is_ok() : editor_->lastCheck().ok;
+  const bool ready = servingSelected() ? readServeSettings(serveSettings()).is_ok() : editor_->lastCheck().ok;
   launch_->setEnabled(!launching_ && !workspacePath_.isEmpty() && ready);
   launch_->setText(t.kind == jobs::TargetKind::kSlurm ? tr("Submit…") : tr("Launch"));
 }
@@ -617,7 +617,8 @@ Result<LaunchPlan> JobsPage::currentPlan() const {
   if (servingSelected()) {
     LaunchRequest req;
     req.serve = serveSettings();
-    req.runName = QString::fromStdString(defaultServeName(*req.serve));
+    const auto settings = readServeSettings(*req.serve);
+    req.runName = QString::fromStdString(settings.is_ok() ? defaultServeName(*settings) : "serve");
     req.runFolder = makeRunFolder(req.runName);
     req.workspaceRunsDir = workspacePath_ + QStringLiteral("/runs");
     req.kananaBinary = jobs_->kananaBinary();
@@ -654,13 +655,11 @@ bool JobsPage::launchCurrent(QString* error, bool confirmSbatch) {
   const bool here = plan->spec.target.kind == jobs::TargetKind::kLocal ||
                     (plan->spec.target.kind == jobs::TargetKind::kSlurm && plan->spec.target.host.empty());
   QStringList missing = check.warnings;
-  if (serving) {
-    serve::ServeOptions o;
-    if (read_options(JsonReader(plan->recipeForTarget, "serve settings"), serve::serve_fields(), o).is_ok())
-      for (const auto& m : o.models)
+  if (serving)
+    if (auto settings = readServeSettings(plan->recipeForTarget); settings.is_ok())
+      for (const auto& m : settings->models)
         if (!QFileInfo(QString::fromStdString(serve::split_model_spec(m).second.string())).isDir())
           missing << QString::fromStdString(m);
-  }
   if (here && !missing.isEmpty()) {
     if (error)
       *error = tr("The %1 names files that do not exist on this machine: %2")

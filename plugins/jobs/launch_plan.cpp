@@ -9,7 +9,6 @@
 #include "jobs/slurm_launcher.h"
 #include "jobs/ssh_launcher.h"
 #include "recipe_files.h"
-#include "serve/serve_options.h"
 
 namespace kanana::jobsplugin {
 
@@ -39,31 +38,19 @@ Status targetError(const char* field, const std::string& what) {
   return invalid_argument(std::string("launch target: field '") + field + "' " + what);
 }
 
-std::vector<std::string> serveModels(const Json& settings) {
-  std::vector<std::string> out;
-  if (!settings.is_object() || !settings.contains("model")) return out;
-  const Json& m = settings["model"];
-  if (m.is_string()) out.push_back(m.get<std::string>());
-  if (m.is_array())
-    for (const auto& e : m)
-      if (e.is_string()) out.push_back(e.get<std::string>());
-  return out;
-}
-
 }  // namespace
 
-std::string defaultServeName(const Json& settings) {
-  const auto models = serveModels(settings);
-  return models.empty() ? "serve" : "serve-" + serve::split_model_spec(models.front()).first;
-}
-
-Status checkServeSettings(const Json& settings) {
+Result<serve::ServeOptions> readServeSettings(const Json& settings) {
   if (!settings.is_object()) return invalid_argument("serve settings: not a JSON object");
   serve::ServeOptions o;
   KANANA_RETURN_IF_ERROR(read_options(JsonReader(settings, "serve settings"), serve::serve_fields(), o));
   for (const auto& m : o.models)
     if (serve::split_model_spec(m).second.empty()) return invalid_argument("serve settings: field 'model' has an empty folder");
-  return Status::ok();
+  return o;
+}
+
+std::string defaultServeName(const serve::ServeOptions& settings) {
+  return settings.models.empty() ? "serve" : "serve-" + serve::split_model_spec(settings.models.front()).first;
 }
 
 Json prefixRecipePaths(const Json& recipe, const std::string& prefix) {
@@ -75,8 +62,9 @@ Json prefixRecipePaths(const Json& recipe, const std::string& prefix) {
 Result<LaunchPlan> planLaunch(const LaunchRequest& req) {
   const LaunchTarget& t = req.target;
   const bool serving = req.serve.has_value();
+  serve::ServeOptions served;
   if (serving) {
-    KANANA_RETURN_IF_ERROR(checkServeSettings(*req.serve));
+    KANANA_ASSIGN_OR_RETURN(served, readServeSettings(*req.serve));
     if (t.ranks != 1 || (t.kind == jobs::TargetKind::kSlurm && t.nodes != 1))
       return targetError("ranks", "must be 1 for a server (one process serves every request; --parallel batches them)");
   } else if (!req.recipe.is_object()) {
@@ -96,7 +84,7 @@ Result<LaunchPlan> planLaunch(const LaunchRequest& req) {
   jobs::JobSpec& spec = plan.spec;
   std::string name = req.runName.toStdString();
   if (serving) {
-    if (name.empty()) name = defaultServeName(*req.serve);
+    if (name.empty()) name = defaultServeName(served);
     spec.kind = jobs::kServeJobKind;
   } else {
     if (name.empty() && req.recipe.contains("name") && req.recipe["name"].is_string()) name = req.recipe["name"].get<std::string>();

@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "jobs/job_spec.h"
+#include "serve/serve_options.h"
 
 namespace kanana::jobsplugin {
 
@@ -75,10 +76,10 @@ struct LaunchPlan {
 // the plan. Does not touch the filesystem or the network.
 Result<LaunchPlan> planLaunch(const LaunchRequest& request);
 
-// A serve job's settings against serve_fields(): the first problem, naming the field.
-Status checkServeSettings(const Json& settings);
+// A serve job's settings read with serve_fields(); the first problem names the field.
+Result<serve::ServeOptions> readServeSettings(const Json& settings);
 // "serve-<first model's name>": a serve job's run name when none is given.
-std::string defaultServeName(const Json& settings);
+std::string defaultServeName(const serve::ServeOptions& settings);
 
 // Relative values under path keys (recipe_files.h) prefixed with `prefix` ("../").
 Json prefixRecipePaths(const Json& recipe, const std::string& prefix);

@@ -263,7 +263,7 @@ class TestJobsPluginModel : public QObject {
     QCOMPARE(local->recipeForTarget, *req.serve);
     const std::vector<std::string> want = {"/opt/kanana/bin/kanana", "serve", "--config", dir + "/serve.json", "--threads", "2"};
     QCOMPARE(local->spec.resolved_command(dir), want);
-    QCOMPARE(defaultServeName(Json{{"model", "chat=/m/x"}}), std::string("serve-chat"));
+    QCOMPARE(defaultServeName(*readServeSettings(Json{{"model", "chat=/m/x"}})), std::string("serve-chat"));
 
     // Under Slurm: one task, no --device even on a GPU node (the engine is the CPU one).
     req.target = LaunchTarget{};
